@@ -1,0 +1,277 @@
+"""The run folder: everything a training run leaves for people to browse, and for a rerun to resume.
+
+    runs/<name>/
+      config.json            the run's settings (all of them, as JSON)
+      reals.png              a grid of real training images, saved once
+      images/image_at_epoch_0001.png ...   one grid per epoch from one fixed noise batch
+      history.csv            one row per completed epoch: losses, discriminator stats, timings
+      losses.png             loss curves (and discriminator probabilities/accuracy when logged)
+      progress.gif           the epoch grids as an animation
+      samples.png            the closing figure: generated beside real
+      generator.keras        the trained generator
+      checkpoints/           tf.train.CheckpointManager files (resume from here)
+      <notebook>.ipynb       the executed notebook when run through papermill
+      .lock                  held while a process trains in this folder
+
+Every file is written atomically (see `atomicfiles`), so a kill never leaves half a file under its
+final name. This module knows nothing about TensorFlow: it takes and gives numpy arrays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime
+import fcntl
+import io
+import json
+import os
+import socket
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from sketchdraw.atomicfiles import atomic_write, atomic_write_bytes, atomic_write_text
+
+HISTORY_FIELDS_FIRST = ("epoch",)
+
+
+class RunLockedError(RuntimeError):
+    """Another live process is training in this run folder."""
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Model output in [-1, 1] -> uint8 in [0, 255] (same convention as the training data)."""
+    images = np.asarray(images, dtype=np.float32)
+    return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def grid_image(images: np.ndarray, columns: int | None = None, scale: int = 4,
+               invert: bool = False, padding: int = 2) -> Image.Image:
+    """Tile uint8 images (N, H, W, C) into one PIL image.
+
+    `invert=True` draws Quick, Draw! bitmaps (255 = ink) as black ink on white paper.
+    Nearest-neighbour scaling keeps the pixels honest: what you see is what the model drew.
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise ValueError(f"grid_image wants uint8 images, got {images.dtype}")
+    if images.ndim == 3:
+        images = images[..., None]
+    count, height, width, channels = images.shape
+    columns = columns or int(np.ceil(np.sqrt(count)))
+    rows = int(np.ceil(count / columns))
+    if invert:
+        images = 255 - images
+    background = 255 if invert else 0
+    canvas = np.full(
+        (rows * (height + padding) + padding, columns * (width + padding) + padding, channels),
+        background, dtype=np.uint8)
+    for index in range(count):
+        row, column = divmod(index, columns)
+        top = padding + row * (height + padding)
+        left = padding + column * (width + padding)
+        canvas[top:top + height, left:left + width] = images[index]
+    if channels == 1:
+        picture = Image.fromarray(canvas[..., 0], mode="L")
+    else:
+        picture = Image.fromarray(canvas, mode="RGB")
+    if scale != 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    return picture
+
+
+def save_png(picture: Image.Image, path: str | os.PathLike) -> None:
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+class RunFolder:
+    """Paths and atomic writers for one run folder."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    # -- paths ---------------------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def reals_path(self) -> Path:
+        return self.root / "reals.png"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def history_path(self) -> Path:
+        return self.root / "history.csv"
+
+    @property
+    def losses_plot_path(self) -> Path:
+        return self.root / "losses.png"
+
+    @property
+    def gif_path(self) -> Path:
+        return self.root / "progress.gif"
+
+    @property
+    def samples_path(self) -> Path:
+        return self.root / "samples.png"
+
+    @property
+    def generator_path(self) -> Path:
+        return self.root / "generator.keras"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.root / "metrics.json"
+
+    def epoch_image_path(self, epoch: int) -> Path:
+        return self.images_dir / f"image_at_epoch_{epoch:04d}.png"
+
+    def epoch_images(self) -> list[Path]:
+        return sorted(self.images_dir.glob("image_at_epoch_*.png"))
+
+    def exists(self) -> bool:
+        return self.config_path.exists()
+
+    # -- settings ------------------------------------------------------------------------------
+    def save_config(self, settings: dict) -> None:
+        atomic_write_text(self.config_path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+
+    def load_config(self) -> dict:
+        try:
+            return json.loads(self.config_path.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{self.config_path} is not valid JSON ({error}); fix or remove it") from error
+
+    # -- images --------------------------------------------------------------------------------
+    def save_grid(self, images_uint8: np.ndarray, path: str | os.PathLike, columns: int | None = None,
+                  invert: bool = False, scale: int = 4) -> Path:
+        save_png(grid_image(images_uint8, columns=columns, invert=invert, scale=scale), path)
+        return Path(path)
+
+    def save_epoch_grid(self, epoch: int, images_uint8: np.ndarray, columns: int | None = None,
+                        invert: bool = False) -> Path:
+        return self.save_grid(images_uint8, self.epoch_image_path(epoch), columns, invert)
+
+    def set_aside_epoch_images_after(self, epoch: int) -> list[Path]:
+        """Move grids of epochs later than `epoch` (made after the last checkpoint by a run that was
+        killed) into images/set_aside_<time>/ so a resumed run never overwrites them."""
+        later = [p for p in self.epoch_images() if _epoch_of(p) > epoch]
+        if not later:
+            return []
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = self.images_dir / f"set_aside_{stamp}"
+        target.mkdir(parents=True, exist_ok=True)
+        moved = []
+        for path in later:
+            destination = target / path.name
+            os.replace(path, destination)
+            moved.append(destination)
+        return moved
+
+    def save_gif(self, frame_duration: float = 0.25) -> Path | None:
+        import imageio.v2 as imageio
+
+        frames = [imageio.imread(path) for path in self.epoch_images()]
+        if not frames:
+            return None
+        buffer = io.BytesIO()
+        # Hold the last frame longer so the final result is easy to see.
+        durations = [frame_duration] * (len(frames) - 1) + [max(1.0, frame_duration)]
+        imageio.mimsave(buffer, frames, format="GIF", duration=durations, loop=0)
+        atomic_write_bytes(self.gif_path, buffer.getvalue())
+        return self.gif_path
+
+    # -- history -------------------------------------------------------------------------------
+    def read_history(self) -> list[dict]:
+        if not self.history_path.exists():
+            return []
+        with open(self.history_path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        return [{key: _number(value) for key, value in row.items()} for row in rows]
+
+    def write_history(self, rows: Sequence[dict]) -> None:
+        fields: list[str] = list(HISTORY_FIELDS_FIRST)
+        for row in rows:
+            fields.extend(key for key in row if key not in fields)
+        with atomic_write(self.history_path, "w") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({key: _format(row.get(key, "")) for key in fields})
+
+    def append_history(self, row: dict) -> None:
+        """Add one epoch's row; an existing row for the same epoch is replaced, never duplicated."""
+        rows = [r for r in self.read_history() if int(r["epoch"]) != int(row["epoch"])]
+        rows.append(row)
+        rows.sort(key=lambda r: int(r["epoch"]))
+        self.write_history(rows)
+
+    def truncate_history(self, last_epoch: int) -> None:
+        rows = self.read_history()
+        kept = [row for row in rows if int(row["epoch"]) <= last_epoch]
+        if len(kept) != len(rows):
+            self.write_history(kept)
+
+    # -- one writer per folder -----------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold an exclusive lock on the run folder while training.
+
+        The lock is an OS file lock (flock): the kernel drops it when the holder dies, so a lock
+        left by a killed process is taken over safely, while a live holder is named in the error.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock_path = self.root / ".lock"
+        handle = open(lock_path, "a+")
+        try:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise RunLockedError(
+                    f"run folder {self.root} is being trained by {holder}; wait for it to finish, "
+                    "stop it, or choose another run name") from None
+            handle.seek(0)
+            handle.truncate()
+            started = datetime.datetime.now().isoformat(timespec="seconds")
+            handle.write(f"process {os.getpid()} on {socket.gethostname()} (since {started})\n")
+            handle.flush()
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            handle.close()
+
+
+def _epoch_of(path: Path) -> int:
+    return int(path.stem.rsplit("_", 1)[-1])
+
+
+def _number(text: str):
+    if text is None or text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def _format(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return "" if value is None else str(value)
