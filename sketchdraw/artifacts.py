@@ -190,7 +190,9 @@ class RunFolder:
         buffer = io.BytesIO()
         # Hold the last frame longer so the final result is easy to see.
         durations = [frame_duration] * (len(frames) - 1) + [max(1.0, frame_duration)]
-        imageio.mimsave(buffer, frames, format="GIF", duration=durations, loop=0)
+        # Pillow wants a plain number, not a list, for a one-frame GIF.
+        duration = durations if len(frames) > 1 else durations[0]
+        imageio.mimsave(buffer, frames, format="GIF", duration=duration, loop=0)
         atomic_write_bytes(self.gif_path, buffer.getvalue())
         return self.gif_path
 

@@ -44,4 +44,4 @@ def names() -> list[str]:
 
 
 # Importing the family modules registers them.
-from sketchdraw.models import quickdraw28  # noqa: E402,F401
+from sketchdraw.models import quickdraw28, wikiart64  # noqa: E402,F401

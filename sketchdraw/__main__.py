@@ -1,0 +1,5 @@
+import sys
+
+from sketchdraw.cli import main
+
+sys.exit(main())

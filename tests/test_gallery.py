@@ -1,0 +1,530 @@
+"""The run pages and the runs index (`sketchdraw.gallery`): their HTML, and the pages in a real browser.
+
+The run folders here are made without TensorFlow, but from real Quick, Draw! rabbits: epoch grids that
+sharpen from noise to drawings, `reals.png`, `history.csv` with the columns training writes, a loss
+plot drawn by matplotlib, `config.json`, a progress GIF and an executed-notebook stand-in.
+
+The browser tests start Debian's headless Chromium and drive it over the DevTools protocol (a small
+websocket client below, standard library only), so what is checked is what a person sees: every image
+decoded, the slider showing each epoch's grid, the settings table, the index listing the runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import html.parser
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sketchdraw import gallery
+from sketchdraw.artifacts import RunFolder, grid_image
+
+CHROMIUM = Path(os.environ.get("SKETCHDRAW_CHROMIUM", "/usr/bin/chromium"))
+TRICKY_TEXT = '<b>bold & "brave"</b><script>alert(1)</script>'
+
+
+# -- realistic run folders -----------------------------------------------------------------------
+
+def rabbit_drawings(quickdraw_mirror: Path, count: int) -> np.ndarray:
+    path = quickdraw_mirror / "rabbit.npy"
+    if not path.exists():
+        pytest.skip(f"{path} is not in the shared data")
+    return np.asarray(np.load(path, mmap_mode="r")[:count]).reshape(count, 28, 28)
+
+
+def make_run(runs_dir: Path, name: str, drawings: np.ndarray, epochs_done: int, epochs_planned: int,
+             finished_extras: bool = True, metrics: dict | None = None) -> Path:
+    """A run folder as training leaves it after `epochs_done` of `epochs_planned` epochs."""
+    run = RunFolder(runs_dir / name)
+    run.root.mkdir(parents=True)
+    config = {
+        "experiment": "rabbit-tutorial", "name": name, "source": "quickdraw", "category": "rabbit",
+        "model": "tutorial", "loss": "non_saturating",
+        "epochs": epochs_planned, "batch_size": 256, "noise_dimension": 100,
+        "generator_learning_rate": 0.0001, "discriminator_learning_rate": 0.0004,
+        "augment": "color,translation,cutout", "seed": 7, "mixed_precision": False,
+        "adam": {"beta_1": 0.5, "beta_2": 0.999}, "note": TRICKY_TEXT,
+    }
+    run.save_config(config)
+    reals = drawings[:16]
+    run.save_grid(reals[..., None], run.reals_path, columns=4, invert=True)
+    noise = np.random.default_rng(0).integers(0, 256, reals.shape)
+    rows = []
+    for epoch in range(1, epochs_done + 1):
+        share = epoch / max(epochs_planned, 1)  # later epochs look more like rabbits
+        generated = np.clip(share * drawings[16:32] + (1 - share) * noise, 0, 255).astype(np.uint8)
+        run.save_epoch_grid(epoch, generated[..., None], columns=4, invert=True)
+        rows.append({
+            "epoch": epoch, "generator_loss": 0.7 + 0.1 * epoch, "discriminator_loss": 1.3 - 0.05 * epoch,
+            "discriminator_real_probability": 0.6, "discriminator_fake_probability": 0.4,
+            "discriminator_accuracy": 0.55 + 0.01 * epoch, "seconds": 12.5, "images_per_second": 4100.0,
+        })
+        run.append_history(rows[-1])
+    save_loss_plot(run, rows)
+    (run.root / ".lock").write_text("process 1 on here\n")
+    (run.checkpoints_dir).mkdir()
+    (run.checkpoints_dir / "checkpoint").write_text('model_checkpoint_path: "ckpt-1"\n')
+    if finished_extras:
+        if epochs_done > 1:
+            run.save_gif()
+        else:  # RunFolder.save_gif fails on a single frame (a list of durations for one frame)
+            grid_image(generated[..., None], columns=4, invert=True).save(run.gif_path)
+        (run.root / "rabbit.ipynb").write_text(json.dumps(
+            {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    if metrics is not None:
+        (run.metrics_path).write_text(json.dumps(metrics))
+    return run.root
+
+
+def save_loss_plot(run: RunFolder, rows: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 3))
+    epochs = [row["epoch"] for row in rows]
+    axes.plot(epochs, [row["generator_loss"] for row in rows], label="generator")
+    axes.plot(epochs, [row["discriminator_loss"] for row in rows], label="discriminator")
+    axes.set_xlabel("epoch")
+    axes.legend()
+    figure.savefig(run.losses_plot_path, dpi=60)
+    plt.close(figure)
+
+
+METRICS = {
+    "samples": 900,
+    "generated": {"fid": 41.25, "kid_mean": 0.0312, "cs": 0.62, "gd": 7.5},
+    "real": {"fid": 1.5, "kid_mean": 0.0004, "cs": 0.93, "gd": 8.1},
+    f"odd {TRICKY_TEXT}": {"nested": {"deep": 1}},
+}
+
+
+@pytest.fixture(scope="module")
+def runs(quickdraw_mirror, tmp_path_factory) -> Path:
+    """runs/: a finished 3-epoch rabbit run, one still training, one with a single epoch, and one
+    made before the gallery existed (only images/), plus folders that are not runs."""
+    drawings = rabbit_drawings(quickdraw_mirror, 32)
+    runs_dir = tmp_path_factory.mktemp("gallery") / "runs"
+    make_run(runs_dir, "rabbit", drawings, 3, 3, metrics=METRICS)
+    training = make_run(runs_dir, "rabbit-training", drawings, 2, 10, finished_extras=False)
+    (training / ".history.csv.abc.tmp").write_text("half a file")  # an atomic write in flight
+    make_run(runs_dir, "rabbit one epoch", drawings, 1, 1)
+    legacy = RunFolder(runs_dir / "old-run")
+    legacy.save_epoch_grid(1, drawings[:16, ..., None], columns=4, invert=True)
+    legacy.save_epoch_grid(2, drawings[16:32, ..., None], columns=4, invert=True)
+    (runs_dir / "notes").mkdir()
+    (runs_dir / ".hidden").mkdir()
+    pages = gallery.rebuild_all(runs_dir)
+    assert len(pages) == 5
+    return runs_dir
+
+
+# -- reading the HTML ----------------------------------------------------------------------------
+
+class PageParser(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.external_resources: list[str] = []
+        self.scripts: list[str] = []
+        self.elements: dict[str, dict] = {}
+        self._script = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.elements[attrs["id"]] = {"tag": tag, **attrs}
+        if tag == "img":
+            self.images.append(attrs["src"])
+        if tag == "a" and "href" in attrs:
+            self.links.append(attrs["href"])
+        if tag in ("script", "link", "iframe") and ("src" in attrs or "href" in attrs):
+            self.external_resources.append(attrs.get("src") or attrs.get("href"))
+        if tag == "script":
+            self._script = []
+
+    def handle_data(self, data):
+        if self._script is not None:
+            self._script.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._script is not None:
+            self.scripts.append("".join(self._script))
+            self._script = None
+
+
+def parse(page: Path) -> PageParser:
+    parser = PageParser()
+    parser.feed(page.read_text())
+    return parser
+
+
+def epoch_frames(page: Path) -> list[dict]:
+    match = re.search(r'<script type="application/json" id="epoch-frames">(.*?)</script>',
+                      page.read_text(), re.S)
+    return json.loads(match.group(1)) if match else []
+
+
+def assert_relative_and_present(page: Path, references: list[str]) -> None:
+    for reference in references:
+        parts = urllib.parse.urlsplit(reference)
+        assert not parts.scheme and not parts.netloc, f"{page}: {reference!r} is not a relative link"
+        assert not reference.startswith("/"), f"{page}: {reference!r} is absolute"
+        target = (page.parent / urllib.parse.unquote(parts.path)).resolve()
+        assert target.exists(), f"{page} refers to {reference!r}, which is not there"
+
+
+# -- the HTML ------------------------------------------------------------------------------------
+
+def test_run_page_refers_only_to_files_in_the_run_folder(runs):
+    for name in ("rabbit", "rabbit-training", "rabbit one epoch", "old-run"):
+        page = runs / name / "index.html"
+        parsed = parse(page)
+        references = parsed.images + parsed.links + [frame["src"] for frame in epoch_frames(page)]
+        assert parsed.images, f"{page} shows no image"
+        assert_relative_and_present(page, references)
+        assert parsed.external_resources == [], "CSS and JavaScript must be inlined"
+        assert "http://" not in page.read_text() and "https://" not in page.read_text()
+        assert not any("fetch(" in script or "XMLHttpRequest" in script for script in parsed.scripts)
+
+
+def test_run_page_shows_newest_grid_and_lists_every_epoch(runs):
+    page = runs / "rabbit" / "index.html"
+    parsed = parse(page)
+    assert parsed.elements["epoch-image"]["src"] == "images/image_at_epoch_0003.png"
+    assert [frame["epoch"] for frame in epoch_frames(page)] == [1, 2, 3]
+    slider = parsed.elements["epoch-slider"]
+    assert (slider["min"], slider["max"], slider["value"]) == ("0", "2", "2")
+    assert "reals.png" in parsed.images
+    assert parsed.images.index("losses.png") < len(parsed.images)
+    for link in ("progress.gif", "checkpoints/", "rabbit.ipynb", "history.csv", "config.json"):
+        assert link in parsed.links
+
+
+def test_run_page_shows_settings_history_and_metrics(runs):
+    text = (runs / "rabbit" / "index.html").read_text()
+    settings = text[text.index('id="settings"'):]
+    settings = settings[:settings.index("</table>")]
+    for name, value in [("category", "rabbit"), ("model", "tutorial"), ("epochs", "3"),
+                        ("batch_size", "256"), ("generator_learning_rate", "0.0001"),
+                        ("augment", "color,translation,cutout"), ("adam.beta_1", "0.5"),
+                        ("mixed_precision", "false")]:
+        assert f"<tr><th>{name}</th><td>{value}</td></tr>" in settings
+    assert "<tr><th>epochs done</th><td>3 of 3</td></tr>" in text
+    assert "<tr><th>seconds per epoch (mean)</th><td>12.5</td></tr>" in text
+    assert "<tr><th>last generator loss</th><td>1</td></tr>" in text
+    assert "<td>41.25</td>" in text and "<td>0.93</td>" in text  # generated and real metrics
+
+
+def test_text_from_config_and_metrics_is_escaped(runs):
+    text = (runs / "rabbit" / "index.html").read_text()
+    assert TRICKY_TEXT not in text
+    assert "<script>alert(1)" not in text
+    assert "&lt;b&gt;bold &amp; &quot;brave&quot;&lt;/b&gt;" in text or \
+        "&lt;b&gt;bold &amp; \"brave\"&lt;/b&gt;" in text
+
+
+def test_page_of_a_run_still_training(runs):
+    page = runs / "rabbit-training" / "index.html"
+    text = page.read_text()
+    assert "2 of 10 epochs" in text
+    assert "progress.gif (every epoch as an animation): not made yet" in text
+    assert [frame["epoch"] for frame in epoch_frames(page)] == [1, 2]
+    assert "progress.gif" not in parse(page).links
+    assert not list(page.parent.glob(".index.html.*")), "the page is written atomically"
+
+
+def test_page_of_a_run_with_one_epoch_and_of_an_old_run(runs):
+    one = parse(runs / "rabbit one epoch" / "index.html")
+    assert one.elements["epoch-slider"]["max"] == "0"
+    assert one.elements["epoch-image"]["src"] == "images/image_at_epoch_0001.png"
+    old = runs / "old-run" / "index.html"
+    assert "No config.json in this run folder." in old.read_text()
+    assert "No history.csv yet" in old.read_text()
+    assert [frame["epoch"] for frame in epoch_frames(old)] == [1, 2]
+
+
+def test_runs_index_lists_every_run_folder(runs):
+    page = runs / "index.html"
+    parsed = parse(page)
+    text = page.read_text()
+    pages = sorted(parsed.links)
+    assert pages == sorted(["old-run/index.html", "rabbit/index.html", "rabbit%20one%20epoch/index.html",
+                            "rabbit-training/index.html"])
+    assert_relative_and_present(page, parsed.images + parsed.links)
+    assert "rabbit/images/image_at_epoch_0003.png" in parsed.images
+    assert 'data-name="rabbit-training" data-epochs="2"' in text
+    assert "2 of 10 epochs" in text
+    assert '<p class="subject">rabbit-tutorial · rabbit</p>' in text
+    assert "<li><span>fid</span> 41.25</li>" in text  # the generated drawings' FID, not the real one
+    assert text.count('<article class="card"') == 4  # not notes/ (no config, no images) nor .hidden/
+
+
+def test_broken_files_are_reported_on_the_page_not_raised(tmp_path):
+    run = tmp_path / "broken"
+    run.mkdir()
+    (run / "config.json").write_text("{not json")
+    (run / "metrics.json").write_text("[1, 2")
+    page = gallery.write_run_page(run)
+    text = page.read_text()
+    assert "is not valid JSON" in text and "metrics.json could not be read" in text
+    assert "No epoch grids yet" in text
+    index = gallery.write_runs_index(tmp_path)
+    assert "broken/index.html" in index.read_text()
+
+
+def test_empty_runs_folder_and_wrong_paths(tmp_path):
+    assert "No runs yet" in gallery.write_runs_index(tmp_path).read_text()
+    with pytest.raises(ValueError, match="not a run folder"):
+        gallery.write_run_page(tmp_path / "missing")
+    with pytest.raises(ValueError, match="not a folder of runs"):
+        gallery.write_runs_index(tmp_path / "missing")
+
+
+def test_headline_metrics_prefer_generated_numbers():
+    assert gallery.headline_metrics(METRICS) == [("fid", 41.25), ("kid_mean", 0.0312), ("cs", 0.62),
+                                                 ("gd", 7.5)]
+    assert gallery.headline_metrics({"swd": 3.0, "real_swd": 1.0}) == [("swd", 3.0)]
+    assert gallery.headline_metrics(None) == []
+
+
+# -- a real browser ------------------------------------------------------------------------------
+
+class DevToolsPage:
+    """One Chromium tab driven over the DevTools protocol: a websocket client in ~50 lines."""
+
+    def __init__(self, websocket_url: str, timeout: float = 30.0):
+        parts = urllib.parse.urlsplit(websocket_url)
+        self.socket = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        self.reader = self.socket.makefile("rb")
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.socket.sendall((f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        status = self.reader.readline()
+        assert b" 101 " in status, f"DevTools refused the websocket: {status!r}"
+        while self.reader.readline() not in (b"\r\n", b""):
+            pass
+        self.next_id = 0
+        self.events: list[dict] = []
+
+    def _send_frame(self, payload: bytes, opcode: int = 0x1) -> None:
+        mask = os.urandom(4)
+        length = len(payload)
+        if length < 126:
+            header = struct.pack("!BB", 0x80 | opcode, 0x80 | length)
+        elif length < 1 << 16:
+            header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, length)
+        else:
+            header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
+        masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+        self.socket.sendall(header + mask + masked)
+
+    def _receive_message(self) -> dict:
+        message = b""
+        while True:
+            first, second = self.reader.read(2)
+            length = second & 0x7F
+            if length == 126:
+                (length,) = struct.unpack("!H", self.reader.read(2))
+            elif length == 127:
+                (length,) = struct.unpack("!Q", self.reader.read(8))
+            payload = self.reader.read(length)
+            opcode = first & 0x0F
+            if opcode == 0x9:  # ping
+                self._send_frame(payload, opcode=0xA)
+                continue
+            if opcode == 0x8:
+                raise ConnectionError("DevTools closed the websocket")
+            message += payload
+            if first & 0x80:
+                return json.loads(message)
+
+    def call(self, method: str, **params):
+        self.next_id += 1
+        self._send_frame(json.dumps({"id": self.next_id, "method": method, "params": params}).encode())
+        while True:
+            message = self._receive_message()
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method} failed: {message['error']}")
+                return message.get("result", {})
+            self.events.append(message)
+
+    def evaluate(self, expression: str):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"page script failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def open(self, path: Path) -> None:
+        self.events.clear()
+        self.call("Page.navigate", url=path.as_uri())
+        deadline = time.monotonic() + 30
+        while self.evaluate("document.readyState") != "complete":
+            assert time.monotonic() < deadline, f"{path} did not finish loading"
+            time.sleep(0.05)
+
+    def problems(self) -> list[str]:
+        """Script errors and console errors (a missing file shows up as 'Failed to load resource')."""
+        found = []
+        for event in self.events:
+            if event.get("method") == "Runtime.exceptionThrown":
+                found.append(json.dumps(event["params"]["exceptionDetails"])[:500])
+            elif event.get("method") == "Log.entryAdded" and event["params"]["entry"]["level"] == "error":
+                found.append(event["params"]["entry"].get("text", "") + " " + event["params"]["entry"].get("url", ""))
+        return found
+
+    def screenshot(self, path: Path) -> Path:
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def close(self) -> None:
+        self.reader.close()
+        self.socket.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) "
+                    "to check the gallery pages in a real browser")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    log = open(profile.parent / "chromium.log", "wb")
+    process = subprocess.Popen(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--remote-debugging-port=0", "--window-size=1280,2000",
+         "about:blank"],
+        stdout=log, stderr=subprocess.STDOUT)
+    page = None
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while not (port_file.exists() and port_file.read_text().count("\n") >= 1):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"chromium did not start: see {log.name}")
+            time.sleep(0.1)
+        port = int(port_file.read_text().split()[0])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", "/json/list")
+        targets = json.loads(connection.getresponse().read())
+        connection.close()
+        target = next(target for target in targets if target["type"] == "page")
+        page = DevToolsPage(target["webSocketDebuggerUrl"])
+        for domain in ("Page.enable", "Runtime.enable", "Log.enable"):
+            page.call(domain)
+        yield page
+    finally:
+        if page is not None:
+            page.close()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+BROKEN_IMAGES = """Array.from(document.images)
+    .filter(image => !(image.complete && image.naturalWidth > 0))
+    .map(image => image.getAttribute('src'))"""
+
+SHOW_EPOCH = """(async () => {{
+    const slider = document.getElementById('epoch-slider');
+    slider.value = '{index}';
+    slider.dispatchEvent(new Event('input', {{bubbles: true}}));
+    const image = document.getElementById('epoch-image');
+    try {{ await image.decode(); }} catch (error) {{}}
+    return {{src: image.getAttribute('src'), width: image.naturalWidth,
+            label: document.getElementById('epoch-label').textContent}};
+}})()"""
+
+
+def check_run_page_in_browser(browser: DevToolsPage, page: Path, epochs: list[int]) -> None:
+    browser.open(page)
+    assert browser.evaluate(BROKEN_IMAGES) == []
+    assert browser.evaluate("document.querySelector('.player').hidden") is False
+    for index, epoch in enumerate(epochs):
+        shown = browser.evaluate(SHOW_EPOCH.format(index=index))
+        assert shown["src"] == f"images/image_at_epoch_{epoch:04d}.png"
+        assert shown["width"] > 0, f"the grid of epoch {epoch} did not load"
+        assert shown["label"] == f"epoch {epoch} of {epochs[-1]}"
+    assert browser.problems() == []
+
+
+@pytest.mark.browser
+def test_run_page_in_chromium(runs, browser, tmp_path):
+    page = runs / "rabbit" / "index.html"
+    check_run_page_in_browser(browser, page, [1, 2, 3])
+    # Every plot and the real drawings are decoded images, not broken icons.
+    loaded = browser.evaluate("Array.from(document.images).filter(i => i.naturalWidth > 0)"
+                              ".map(i => i.getAttribute('src'))")
+    assert {"reals.png", "losses.png"} <= set(loaded)
+    # Play runs from the first epoch to the newest one, then stops.
+    browser.evaluate(SHOW_EPOCH.format(index=0))
+    browser.evaluate("document.getElementById('epoch-play').click()")
+    deadline = time.monotonic() + 10
+    while browser.evaluate("document.getElementById('epoch-label').textContent") != "epoch 3 of 3":
+        assert time.monotonic() < deadline, "play did not reach the newest epoch"
+        time.sleep(0.1)
+    time.sleep(0.4)
+    assert "play" in browser.evaluate("document.getElementById('epoch-play').textContent")
+    # The settings table shows the run's values, and tricky text as text, not markup.
+    settings = browser.evaluate("""Object.fromEntries(Array.from(document.querySelectorAll('#settings tr'))
+        .map(row => [row.cells[0].textContent, row.cells[1].textContent]))""")
+    assert settings["category"] == "rabbit"
+    assert settings["epochs"] == "3"
+    assert settings["generator_learning_rate"] == "0.0001"
+    assert settings["note"] == TRICKY_TEXT
+    assert browser.evaluate("document.querySelectorAll('#settings b, #settings script').length") == 0
+    assert browser.problems() == []
+    screenshot = browser.screenshot(tmp_path / "run-page.png")
+    assert screenshot.stat().st_size > 10_000
+    print(f"run page screenshot: {screenshot}")
+
+
+@pytest.mark.browser
+def test_page_of_run_still_training_and_of_one_epoch_in_chromium(runs, browser, tmp_path):
+    check_run_page_in_browser(browser, runs / "rabbit-training" / "index.html", [1, 2])
+    browser.screenshot(tmp_path / "training-page.png")
+    check_run_page_in_browser(browser, runs / "rabbit one epoch" / "index.html", [1])
+    assert browser.evaluate("document.getElementById('epoch-play').disabled") is True
+    check_run_page_in_browser(browser, runs / "old-run" / "index.html", [1, 2])
+
+
+@pytest.mark.browser
+def test_runs_index_in_chromium(runs, browser, tmp_path):
+    browser.open(runs / "index.html")
+    assert browser.evaluate(BROKEN_IMAGES) == []
+    names = "Array.from(document.querySelectorAll('.card h2')).map(title => title.textContent)"
+    assert sorted(browser.evaluate(names)) == ["old-run", "rabbit", "rabbit one epoch", "rabbit-training"]
+    browser.evaluate("document.querySelector('[data-sort=name]').click()")
+    assert browser.evaluate(names) == ["old-run", "rabbit", "rabbit one epoch", "rabbit-training"]
+    browser.evaluate("document.querySelector('[data-sort=name]').click()")  # again: reversed
+    assert browser.evaluate(names) == ["rabbit-training", "rabbit one epoch", "rabbit", "old-run"]
+    browser.evaluate("document.querySelector('[data-sort=epochs]').click()")
+    epochs = browser.evaluate("Array.from(document.querySelectorAll('.card')).map(c => +c.dataset.epochs)")
+    assert epochs == sorted(epochs, reverse=True) and epochs[0] == 3
+    links = browser.evaluate("Array.from(document.querySelectorAll('a.card-link')).map(a => a.href)")
+    assert all(link.startswith("file://") and link.endswith("/index.html") for link in links)
+    assert all(Path(urllib.parse.unquote(urllib.parse.urlsplit(link).path)).exists() for link in links)
+    assert browser.problems() == []
+    browser.screenshot(tmp_path / "runs-index.png")
