@@ -20,7 +20,7 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-from sketchdraw.registry import Registry
+from sketchdraw.registry import Registry, unknown_name_message
 
 RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,99}$")
 
@@ -34,14 +34,25 @@ class RunConfig:
     experiment: str = "rabbit"
     name: str = "rabbit"  # the run folder: <runs_dir>/<name>
     # data
-    source: str = "quickdraw"
+    source: str = "quickdraw"  # "quickdraw" (numpy_bitmap), "strokes" (ndjson), "paintings"
     category: str = "rabbit"
     limit: int | None = None  # keep N drawings (None: all)
     limit_seed: int | None = None  # None: the first N; a number: a seeded random N
     mirror: str | None = None  # a folder or base URL replacing Google's bucket
+    recognized_only: bool = False  # strokes: only drawings the game's players recognised
+    data: str | None = None  # paintings: the image folder
+    image_size: int = 28  # paintings: square size the images are cropped/resized to
+    fit: str = "crop"  # paintings: "crop" or "pad" to a square
+    flip: bool = False  # random left-right flips (seed 004's augmentation)
+    augment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout" ("" = off)
     # model
     model: str = "tutorial"
     noise_dim: int = 100
+    activation: str | None = None  # None: the model's own; "relu", "leaky_relu", "relu_variant"
+    normalization: str = "batch"  # generator: "batch", "instance", "none"
+    discriminator_normalization: str = "none"
+    spectral_norm: bool = False  # spectral normalisation in the discriminator
+    l2: float = 0.0  # L2 kernel penalty on the convolutions (wikiart64)
     # optimisation
     epochs: int = 50
     batch_size: int = 256
@@ -49,7 +60,18 @@ class RunConfig:
     discriminator_learning_rate: float = 1e-3
     generator_beta1: float = 0.9
     discriminator_beta1: float = 0.9
-    loss: str = "bce"
+    generator_beta2: float = 0.999
+    discriminator_beta2: float = 0.999
+    generator_steps_per_discriminator_step: int = 1  # seed 002's gd_ratio (decided per batch)
+    discriminator_steps_per_generator_step: int = 1
+    discriminator_warmup_batches: int = 0  # train only the discriminator for the first K batches
+    loss: str = "bce"  # "bce", "hinge", "least_squares", "wgan_gp"
+    gradient_penalty_weight: float = 10.0  # wgan_gp only
+    label_treatment: str = "none"  # "none", "smooth", "noisy", "flip" or e.g. "noisy,flip"
+    ema_decay: float = 0.0  # > 0: keep a moving average of the generator for grids and saving
+    stuck_window: int = 0  # > 0: batches over which flat losses raise the learning rates
+    stuck_tolerance: float = 0.02
+    stuck_factor: float = 2.0
     seed: int = 0
     # bookkeeping
     checkpoint_every: int = 5
@@ -68,16 +90,17 @@ class RunConfig:
     @classmethod
     def from_dict(cls, values: dict, where: str = "settings") -> RunConfig:
         """Build from a dict (config.json, notebook parameters), checking every field's type."""
+        if not isinstance(values, dict):
+            raise ValueError(f"{where}: the settings must be a JSON object of name: value pairs, "
+                             f"got {type(values).__name__}")
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            from sketchdraw.registry import unknown_name_message
-
             raise ValueError(f"{where}: " + "; ".join(
                 unknown_name_message("setting", name, known) for name in unknown))
         hints = typing.get_type_hints(cls)
         for name, value in values.items():
-            _check_type(name, value, hints[name], where)
+            check_type(name, value, hints[name], where)
         config = cls(**values)
         config.validate()
         return config
@@ -88,8 +111,10 @@ class RunConfig:
 
         hints = typing.get_type_hints(type(self))
         for item in dataclasses.fields(self):
-            _check_type(item.name, getattr(self, item.name), hints[item.name], "settings")
-        for name in ("epochs", "batch_size", "noise_dim", "checkpoint_every", "grid_size"):
+            check_type(item.name, getattr(self, item.name), hints[item.name], "settings")
+        for name in ("epochs", "batch_size", "noise_dim", "checkpoint_every", "grid_size",
+                     "image_size", "generator_steps_per_discriminator_step",
+                     "discriminator_steps_per_generator_step"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.limit is not None and self.limit < 1:
@@ -97,30 +122,60 @@ class RunConfig:
         for name in ("generator_learning_rate", "discriminator_learning_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        for name in ("generator_beta1", "discriminator_beta1"):
+        for name in ("generator_beta1", "discriminator_beta1", "generator_beta2",
+                     "discriminator_beta2", "ema_decay"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        for name in ("discriminator_warmup_batches", "stuck_window", "l2",
+                     "gradient_penalty_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.generator_steps_per_discriminator_step > 1 < self.discriminator_steps_per_generator_step:
+            raise ValueError("set generator_steps_per_discriminator_step or "
+                             "discriminator_steps_per_generator_step above 1, not both")
+        if self.stuck_window == 1:
+            raise ValueError("stuck_window must be 0 (off) or at least 2 batches")
         check_run_name(self.name)
         models.get(self.model)
-        losses.get(self.loss)
-        if self.source == "quickdraw":
+        losses.check_label_treatment(losses.get(self.loss), self.label_treatment)
+        from sketchdraw import augment, layers
+
+        augment.parse_policy(self.augment)
+        if self.activation is not None and self.activation not in layers.activation_names():
+            raise ValueError(unknown_name_message("activation", self.activation,
+                                                  layers.activation_names()))
+        for name in ("normalization", "discriminator_normalization"):
+            if getattr(self, name) not in layers.normalization_names():
+                raise ValueError(unknown_name_message(name, getattr(self, name),
+                                                      layers.normalization_names()))
+        if self.source in ("quickdraw", "strokes"):
             from sketchdraw.quickdraw import check_category
 
             check_category(self.category)
+            if self.image_size != 28:
+                raise ValueError(f"Quick, Draw! drawings are 28x28; image_size must be 28, "
+                                 f"got {self.image_size}")
+        elif self.source == "paintings":
+            if not self.data:
+                raise ValueError("source 'paintings' needs `data`: the folder of images "
+                                 "(e.g. DATA=path/to/wikiart/vangogh)")
+            if self.fit not in ("crop", "pad"):
+                raise ValueError(f"fit must be 'crop' or 'pad', got {self.fit!r}")
         else:
-            raise ValueError(f"unknown data source {self.source!r}; known: 'quickdraw'")
+            raise ValueError(unknown_name_message("data source", self.source,
+                                                  ["quickdraw", "strokes", "paintings"]))
         return self
 
 
 def check_run_name(name: str) -> str:
     """A run name becomes a folder name: letters, digits, space, '_', '.', '+', '-' only."""
-    if not isinstance(name, str) or not RUN_NAME_PATTERN.match(name) or ".." in name:
+    if not isinstance(name, str) or not RUN_NAME_PATTERN.fullmatch(name) or ".." in name:
         raise ValueError(f"run name {name!r} is not allowed: use letters, digits, spaces, '_', '-', "
                          "'+' or '.' (no path separators, no '..', at most 100 characters)")
     return name
 
 
-def _check_type(name: str, value, hint, where: str) -> None:
+def check_type(name: str, value, hint, where: str) -> None:
     if not _matches(value, hint):
         expected = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
         raise ValueError(f"{where}: {name} must be {expected}, got {value!r} "
@@ -163,6 +218,42 @@ register(RunConfig(experiment="flower", name="flower", category="flower", model=
                    generator_beta1=0.5, discriminator_beta1=0.5, grid_size=10, epochs=50))
 
 
+# Seed 002 (a DCGAN study on Quick, Draw! cats and dogs): its defaults (Adam 2e-4, beta1 0.5) and
+# its best setting "trial 4": the ReLU variant, discriminator learning rate 1e-4 and two generator
+# steps per discriminator step. The study does not state its batch size; 128 is used here.
+_STUDY = dict(model="tutorial", batch_size=128, generator_learning_rate=2e-4,
+              discriminator_learning_rate=2e-4, generator_beta1=0.5, discriminator_beta1=0.5,
+              grid_size=4, epochs=20)
+register(RunConfig(experiment="study_default", name="study_default", category="cat", **_STUDY))
+for _category in ("cat", "dog"):
+    register(RunConfig(
+        experiment="trial4" if _category == "cat" else "trial4_dog",
+        name="trial4" if _category == "cat" else "trial4_dog", category=_category,
+        **{**_STUDY, "activation": "relu_variant", "discriminator_learning_rate": 1e-4,
+           "generator_steps_per_discriminator_step": 2}))
+
+# Seed 004 ("Coding Art with DCGANs"): 64x64 RGB paintings, its two layer tables (`wikiart64`),
+# Adam with generator learning rate 0.00015 and discriminator 0.002, batch 64, 175 epochs, and
+# labels drawn as continuous values ("noisy"). The seed does not give Adam's beta1: 0.5, the DCGAN
+# paper's value, is used. The data folder is a parameter (DATA=...); see the README.
+_WIKIART = dict(source="paintings", category="", model="wikiart64", image_size=64, batch_size=64,
+                epochs=175, generator_learning_rate=1.5e-4, discriminator_learning_rate=2e-3,
+                generator_beta1=0.5, discriminator_beta1=0.5, label_treatment="noisy",
+                grid_size=4, checkpoint_every=5)
+for _experiment, _changes in {
+    "vangogh": {},
+    "vangogh_flip": {"flip": True},
+    "expressionism": {},
+    "expressionism_l2": {"l2": 1e-7},
+    "portraits": {},
+    "expressionism_discrete_labels": {"label_treatment": "none"},
+    # Beyond the seed: DiffAugment (Zhao et al. 2020) against the discriminator overfitting the
+    # few hundred Van Gogh paintings, the failure the seed reports.
+    "vangogh_diffaugment": {"augment": "color,translation,cutout"},
+}.items():
+    register(RunConfig(experiment=_experiment, name=_experiment, **{**_WIKIART, **_changes}))
+
+
 def preset(name: str) -> RunConfig:
     return dataclasses.replace(PRESETS.get(name))
 
@@ -178,8 +269,6 @@ def resolve(experiment: str = "rabbit", **overrides) -> RunConfig:
     known = {f.name for f in dataclasses.fields(RunConfig)}
     unknown = sorted(set(given) - known)
     if unknown:
-        from sketchdraw.registry import unknown_name_message
-
         raise ValueError("; ".join(unknown_name_message("setting", name, known) for name in unknown))
     if "name" not in given:
         category = given.get("category", config.category)

@@ -7,6 +7,11 @@
   convolutions with BatchNormalization(momentum=0.8); a discriminator of 5x5 stride-2 convolutions
   with LeakyReLU(0.2) and dropout 0.2. The article ends the discriminator in a sigmoid; here it
   returns a logit and the loss applies the sigmoid (same model, stabler arithmetic).
+
+Options (seed 002's study; the defaults reproduce the seeds): `activation` replaces the hidden
+activations (None: the seed's own; "relu", "leaky_relu", "relu_variant"), the generator's
+`normalization` ("batch" as the seeds, "instance", "none"), and the discriminator's
+`spectral_norm` and `normalization` (the seeds use none).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from sketchdraw.layers import make_activation, make_normalization, maybe_spectral
 from sketchdraw.models import ModelFamily, register
 
 QUICKDRAW_SHAPE = (28, 28, 1)
@@ -25,25 +31,44 @@ def _check_shape(model: keras.Model, expected: tuple) -> None:
         raise ValueError(f"{model.name}: built output shape {model.output_shape}, expected {expected}")
 
 
-def tutorial_generator(noise_dim: int = 100) -> keras.Model:
+def _activation(name: str | None, default: layers.Layer) -> layers.Layer:
+    return default if name is None else make_activation(name)
+
+
+def _add_normalization(model: keras.Sequential, name: str, spatial: bool = True,
+                       **batch_options) -> None:
+    """Add the chosen normalisation; `batch_options` (e.g. momentum) only apply to batch norm.
+
+    Instance norm needs spatial axes: on the Dense layer's flat output it would normalise each
+    unit on its own to zero, so that one place gets no normalisation in "instance" mode.
+    """
+    if name == "instance" and not spatial:
+        return
+    layer = make_normalization(name, **(batch_options if name == "batch" else {}))
+    if layer is not None:
+        model.add(layer)
+
+
+def tutorial_generator(noise_dim: int = 100, activation: str | None = None,
+                       normalization: str = "batch") -> keras.Model:
     model = keras.Sequential(name="tutorial_generator")
     model.add(keras.Input(shape=(noise_dim,)))
     model.add(layers.Dense(7 * 7 * 256, use_bias=False))
-    model.add(layers.BatchNormalization())
-    model.add(layers.LeakyReLU())
+    _add_normalization(model, normalization, spatial=False)
+    model.add(_activation(activation, layers.LeakyReLU()))
 
     model.add(layers.Reshape((7, 7, 256)))
     _check_shape(model, (None, 7, 7, 256))  # None is the batch size
 
     model.add(layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same", use_bias=False))
     _check_shape(model, (None, 7, 7, 128))
-    model.add(layers.BatchNormalization())
-    model.add(layers.LeakyReLU())
+    _add_normalization(model, normalization)
+    model.add(_activation(activation, layers.LeakyReLU()))
 
     model.add(layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False))
     _check_shape(model, (None, 14, 14, 64))
-    model.add(layers.BatchNormalization())
-    model.add(layers.LeakyReLU())
+    _add_normalization(model, normalization)
+    model.add(_activation(activation, layers.LeakyReLU()))
 
     model.add(layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False,
                                      activation="tanh"))
@@ -51,54 +76,66 @@ def tutorial_generator(noise_dim: int = 100) -> keras.Model:
     return model
 
 
-def tutorial_discriminator(image_shape: tuple = QUICKDRAW_SHAPE) -> keras.Model:
+def tutorial_discriminator(image_shape: tuple = QUICKDRAW_SHAPE, activation: str | None = None,
+                           spectral_norm: bool = False, normalization: str = "none") -> keras.Model:
     model = keras.Sequential(name="tutorial_discriminator")
     model.add(keras.Input(shape=image_shape))
-    model.add(layers.Conv2D(64, (5, 5), strides=(2, 2), padding="same"))
-    model.add(layers.LeakyReLU())
+    model.add(maybe_spectral(layers.Conv2D(64, (5, 5), strides=(2, 2), padding="same"), spectral_norm))
+    model.add(_activation(activation, layers.LeakyReLU()))
     model.add(layers.Dropout(0.3))
 
-    model.add(layers.Conv2D(128, (5, 5), strides=(2, 2), padding="same"))
-    model.add(layers.LeakyReLU())
+    model.add(maybe_spectral(layers.Conv2D(128, (5, 5), strides=(2, 2), padding="same"), spectral_norm))
+    _add_normalization(model, normalization)
+    model.add(_activation(activation, layers.LeakyReLU()))
     model.add(layers.Dropout(0.3))
 
     model.add(layers.Flatten())
-    model.add(layers.Dense(1))  # a logit: positive means "real"
+    model.add(maybe_spectral(layers.Dense(1), spectral_norm))  # a logit: positive means "real"
     return model
 
 
-def upsample_generator(noise_dim: int = 100) -> keras.Model:
+def upsample_generator(noise_dim: int = 100, activation: str | None = None,
+                       normalization: str = "batch") -> keras.Model:
     model = keras.Sequential(name="upsample_generator")
     model.add(keras.Input(shape=(noise_dim,)))
-    model.add(layers.Dense(128 * 7 * 7, activation="relu"))
+    if activation is None:
+        model.add(layers.Dense(128 * 7 * 7, activation="relu"))
+    else:
+        model.add(layers.Dense(128 * 7 * 7))
+        model.add(make_activation(activation))
     model.add(layers.Reshape((7, 7, 128)))
     # momentum=0.8 as in the article: the running statistics follow the fast-changing generator.
-    model.add(layers.BatchNormalization(momentum=0.8))
+    _add_normalization(model, normalization, momentum=0.8)
     model.add(layers.UpSampling2D())
     model.add(layers.Conv2D(128, kernel_size=3, padding="same"))
-    model.add(layers.LeakyReLU(negative_slope=0.2))
-    model.add(layers.BatchNormalization(momentum=0.8))
+    model.add(_activation(activation, layers.LeakyReLU(negative_slope=0.2)))
+    _add_normalization(model, normalization, momentum=0.8)
     model.add(layers.UpSampling2D())
     model.add(layers.Conv2D(64, kernel_size=3, padding="same"))
-    model.add(layers.LeakyReLU(negative_slope=0.2))
-    model.add(layers.BatchNormalization(momentum=0.8))
+    model.add(_activation(activation, layers.LeakyReLU(negative_slope=0.2)))
+    _add_normalization(model, normalization, momentum=0.8)
     model.add(layers.Conv2D(1, kernel_size=3, padding="same", activation="tanh"))
     _check_shape(model, (None, 28, 28, 1))
     return model
 
 
-def upsample_discriminator(image_shape: tuple = QUICKDRAW_SHAPE) -> keras.Model:
+def upsample_discriminator(image_shape: tuple = QUICKDRAW_SHAPE, activation: str | None = None,
+                           spectral_norm: bool = False, normalization: str = "none") -> keras.Model:
     model = keras.Sequential(name="upsample_discriminator")
     model.add(keras.Input(shape=image_shape))
-    model.add(layers.Conv2D(64, kernel_size=(5, 5), strides=(2, 2), padding="same",
-                            kernel_initializer=keras.initializers.RandomNormal(stddev=0.02)))
-    model.add(layers.LeakyReLU(negative_slope=0.2))
+    model.add(maybe_spectral(layers.Conv2D(
+        64, kernel_size=(5, 5), strides=(2, 2), padding="same",
+        kernel_initializer=keras.initializers.RandomNormal(stddev=0.02)), spectral_norm))
+    model.add(_activation(activation, layers.LeakyReLU(negative_slope=0.2)))
     model.add(layers.Dropout(0.2))
-    model.add(layers.Conv2D(128, kernel_size=(5, 5), strides=(2, 2), padding="same"))
-    model.add(layers.LeakyReLU(negative_slope=0.2))
+    model.add(maybe_spectral(layers.Conv2D(128, kernel_size=(5, 5), strides=(2, 2), padding="same"),
+                             spectral_norm))
+    _add_normalization(model, normalization)
+    model.add(_activation(activation, layers.LeakyReLU(negative_slope=0.2)))
     model.add(layers.Dropout(0.2))
     model.add(layers.Flatten())
-    model.add(layers.Dense(1))  # the article's sigmoid lives in the loss (from_logits=True)
+    # the article's sigmoid lives in the loss (from_logits=True)
+    model.add(maybe_spectral(layers.Dense(1), spectral_norm))
     return model
 
 
