@@ -172,14 +172,28 @@ class RunFolder:
         if not later:
             return []
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = self.images_dir / f"set_aside_{stamp}"
-        target.mkdir(parents=True, exist_ok=True)
+        target, number = self.images_dir / f"set_aside_{stamp}", 2
+        while target.exists():  # two resumes within one second must not share a folder
+            target, number = self.images_dir / f"set_aside_{stamp}-{number}", number + 1
+        target.mkdir(parents=True)
         moved = []
         for path in later:
             destination = target / path.name
             os.replace(path, destination)
             moved.append(destination)
         return moved
+
+    def remove_leftover_temporaries(self) -> list[Path]:
+        """Delete the hidden temporaries (`.<name>.*.tmp`, `.generator.tmp<pid>.keras`) a killed
+        process left; they never stood under a final name, so nothing of value goes."""
+        leftovers = [path for folder in (self.root, self.images_dir) if folder.is_dir()
+                     for path in folder.iterdir()
+                     if path.is_file() and path.name.startswith(".")
+                     and (path.name.endswith(".tmp") or ".tmp" in path.name and
+                          path.suffix == ".keras")]
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        return leftovers
 
     def save_gif(self, frame_duration: float = 0.25) -> Path | None:
         import imageio.v2 as imageio

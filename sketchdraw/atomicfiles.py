@@ -14,6 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates files readable by their owner only; saved files get the usual permissions.
+FILE_MODE = 0o666 & ~_current_umask()
+
+
 class SaveError(OSError):
     """A file could not be saved (full disk, no permission); names the file and what to do."""
 
@@ -28,6 +38,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator:
         with os.fdopen(descriptor, mode) as handle:
             yield handle
             handle.flush()
+            os.fchmod(handle.fileno(), FILE_MODE)
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except OSError as error:
