@@ -37,7 +37,8 @@ PAGE_NAME = "index.html"
 # Settings that say what a run is about, shown under its name and on its card (first found wins).
 SUBJECT_KEYS = ("experiment", "category", "categories", "painting_set", "dataset", "source")
 # Quality metrics worth a place on a run's card, in this order of preference.
-HEADLINE_METRICS = ("fid", "kid", "kid_mean", "cs", "gd", "sds", "swd", "memorisation", "memorization")
+HEADLINE_METRICS = ("fid", "kid", "kid_mean", "cs", "gd", "sds", "swd", "memorisation_distance",
+                    "memorisation", "memorization")
 # Columns of history.csv summarised on the run page (others appear in the full epoch table).
 HISTORY_SUMMARY = (
     ("generator_loss", "generator loss"),

@@ -1,0 +1,548 @@
+"""Measure a Quick, Draw! run: `metrics.json` in the run folder, a quality curve during training,
+and the tables and figures that compare runs.
+
+- `evaluate(run_dir)`: reads the run's `config.json`, trains (or loads from the cache) the domain
+  classifier on the categories at hand (`classifier.load_or_train`, fed by
+  `partial_downloads.fetch_first_drawings`, so no whole 100 MB files are needed), draws `samples`
+  drawings with the run's generator, and writes `metrics.evaluate_drawings`'s two rows, the
+  generated drawings and real drawings of the same category, to `metrics.json`.
+- `quality_callback(config, every=K)`: an epoch callback for `training.train(..., callbacks=[...])`
+  that adds `cs` and `kid_mean` to history.csv every K epochs and redraws `quality.png`.
+- `compare_table`, `format_table`, `plot_final_grids`, `plot_quality_curves`: what
+  `notebooks/compare_runs.ipynb` shows.
+- `add_evaluate_parser`, `evaluate_command`: `python -m sketchdraw evaluate --run runs/rabbit`.
+
+The real reference row uses drawings that *neither* network trained on: the classifier's held-out
+drawings of the category and the drawings after the first N it was trained on, minus every drawing
+in the GAN's training set (compared by content). A run trained on every drawing of its category
+has none left, and is refused with a message saying so (train it with `limit=`).
+
+What it is not: the metrics themselves (`metrics.py`), the classifier (`classifier.py`), or the
+training loop (`training.py`). Paintings runs are not handled here (no domain classifier).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import hashlib
+import io
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sketchdraw import quickdraw
+from sketchdraw.artifacts import RunFolder
+from sketchdraw.atomicfiles import atomic_write_text
+from sketchdraw.experiments import RunConfig
+
+DEFAULT_SAMPLES = 1000
+DEFAULT_DRAWINGS_PER_CATEGORY = 2000
+DEFAULT_CLASSIFIER_EPOCHS = 5
+QUALITY_COLUMNS = ("cs", "kid_mean")
+QUALITY_PLOT = "quality.png"
+REAL_ROW = "real_held_out"
+TABLE_COLUMNS = ("run", "model", "epochs", "images_seen", "count", "fid", "kid_mean", "kid_std", "cs",
+                 "gd", "memorisation_distance")
+
+
+# ----------------------------------------------------------------------------------------------
+# The run and the classifier
+
+
+def load_run_config(run_dir: str | os.PathLike) -> RunConfig:
+    """The run's settings from its config.json, checked; ValueError for anything but Quick, Draw!."""
+    run = RunFolder(run_dir)
+    if not run.config_path.is_file():
+        raise FileNotFoundError(f"{run.root} is not a run folder (it has no config.json); "
+                                "train it first, e.g. `make run NAME=...`")
+    config = RunConfig.from_dict(run.load_config(), where=str(run.config_path))
+    if config.source != "quickdraw":
+        raise ValueError(f"{run.root} trained on {config.source!r} data; only runs on Quick, Draw! "
+                         "numpy_bitmap drawings (source 'quickdraw') can be measured here: the real "
+                         "reference row needs the same files the run trained on")
+    return config
+
+
+def available_categories(mirror=None, cache=None) -> list[str]:
+    """Categories whose drawings are at hand: the files of a mirror folder, else those in the cache
+    (whole files and first-N files). Sorted; only real category names."""
+    source = quickdraw.resolve_mirror(mirror)
+    if isinstance(source, Path):
+        names = {path.stem for path in source.glob("*.npy")}
+    else:
+        names = {path.stem for path in quickdraw.cache_dir("numpy_bitmap", cache).glob("*.npy")}
+        from sketchdraw.partial_downloads import PARTIAL_KIND
+
+        names |= {path.name.split(".first")[0]
+                  for path in quickdraw.cache_dir(PARTIAL_KIND, cache).glob("*.first*.npy")}
+    return sorted(name for name in names if name in quickdraw.CATEGORIES)
+
+
+def choose_categories(category: str, categories=None, mirror=None, cache=None) -> list[str]:
+    """The classifier's categories: `categories` (a list or "a,b,c"), or all at hand; always
+    including the run's own `category`. Sorted, so the same set gives the same cached classifier."""
+    if categories is None:
+        chosen = available_categories(mirror, cache)
+        where = f"the mirror {mirror}" if mirror else "the mirror or cache"
+    else:
+        if isinstance(categories, str):
+            categories = [name.strip() for name in categories.split(",") if name.strip()]
+        chosen = [quickdraw.check_category(name) for name in categories]
+        where = "the list given"
+    chosen = sorted(set(chosen) | {quickdraw.check_category(category)})
+    if len(chosen) < 2:
+        raise ValueError(f"the classifier needs at least 2 categories, but {where} gives only "
+                         f"{chosen}; pass classifier_categories=['rabbit', 'cat', ...] (they are "
+                         "fetched with Range requests, a few MB each)")
+    return chosen
+
+
+def domain_classifier(categories: Sequence[str], drawings_per_category: int = DEFAULT_DRAWINGS_PER_CATEGORY,
+                      mirror=None, cache=None, epochs: int = DEFAULT_CLASSIFIER_EPOCHS,
+                      held_out_fraction: float = 0.1, seed: int = 0, progress: bool = True):
+    """The cached classifier trained on the first `drawings_per_category` drawings of each category
+    (trained and saved under `<cache>/classifier/<key>/` the first time)."""
+    from sketchdraw.classifier import collect_arrays, load_or_train
+    from sketchdraw.partial_downloads import fetch_first_drawings
+
+    if isinstance(drawings_per_category, bool) or not isinstance(drawings_per_category, int) \
+            or drawings_per_category < 2:
+        raise ValueError(f"drawings_per_category must be a whole number >= 2, got {drawings_per_category!r}")
+
+    def first_drawings(category: str, limit: int) -> np.ndarray:
+        return fetch_first_drawings(category, limit, mirror=mirror, cache=cache, progress=progress)
+
+    arrays = collect_arrays(categories, first_drawings, limit=drawings_per_category)
+    return load_or_train(arrays, cache_dir=cache, held_out_fraction=held_out_fraction, epochs=epochs,
+                         seed=seed, progress=progress)
+
+
+def reference_drawings(config: RunConfig, trained, count: int, training_images: np.ndarray,
+                       cache=None, seed: int = 0, progress: bool = True) -> np.ndarray:
+    """Up to `count` real drawings of the run's category that neither network trained on.
+
+    Candidates: the classifier's held-out rows of the category and every row after the first M it
+    was given (`trained.counts`; the classifier must come from the first M drawings of the file, as
+    `domain_classifier` makes it); minus any drawing equal to one the GAN trained on. Drawn at
+    random with `seed`, returned in file order.
+    """
+    category = config.category
+    trained.category_index(category)
+    path = quickdraw.fetch_file(category, mirror=config.mirror, cache=cache, progress=progress)
+    total, _ = quickdraw.read_bitmap_header(path)
+    given = trained.counts[category]["train"] + trained.counts[category]["held_out"]
+    candidates = np.concatenate([np.asarray(trained.held_out_indices[category]), np.arange(given, total)])
+    gan_training = {_digest(row) for row in np.asarray(training_images).reshape(len(training_images), -1)}
+    mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+    chosen = []
+    for row in np.random.default_rng(seed).permutation(candidates):
+        if _digest(mapped[row]) not in gan_training:
+            chosen.append(row)
+            if len(chosen) == count:
+                break
+    if len(chosen) < 2:
+        raise ValueError(
+            f"no real {category} drawings are left for the reference row: the run trained on "
+            f"{len(gan_training)} of the {total} drawings and the classifier on the first {given}. "
+            f"Train the run with a smaller limit (e.g. limit={max(1, total * 3 // 4)}), so that "
+            "some drawings stay unseen by both networks.")
+    return np.ascontiguousarray(mapped[np.sort(chosen)])
+
+
+def _digest(row: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(row).tobytes(), digest_size=16).digest()
+
+
+def images_seen(run: RunFolder, training_count: int, batch_size: int) -> int:
+    """Epochs in history.csv x whole batches per epoch x batch size (the loop drops the remainder)."""
+    return len(run.read_history()) * (training_count // batch_size) * batch_size
+
+
+# ----------------------------------------------------------------------------------------------
+# metrics.json
+
+
+def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classifier_categories=None,
+             drawings_per_category: int = DEFAULT_DRAWINGS_PER_CATEGORY, seed: int = 0,
+             progress: bool = True, classifier=None, classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS,
+             cache=None, kid_subsets: int = 100) -> dict:
+    """Measure a trained Quick, Draw! run and write `metrics.json` in its folder; return the document.
+
+    `classifier_categories`: None for every category at hand (the run's mirror folder, else the
+    cache), or a list / "a,b,c". A `classifier` (`TrainedClassifier`) given replaces training one.
+    Both rows (generated, real_held_out) hold count, fid, kid_mean, kid_std, cs, gd and
+    memorisation_distance, measured against the GAN's training drawings.
+    """
+    from sketchdraw import metrics, sampling, training
+
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
+        raise ValueError(f"samples must be a whole number >= 2, got {samples!r}")
+    run = RunFolder(run_dir)
+    config = dataclasses.replace(load_run_config(run.root), progress=progress)
+    generator = sampling.load_generator(run.root)  # fails fast for an unfinished run
+    if classifier is None:
+        categories = choose_categories(config.category, classifier_categories, config.mirror, cache)
+        classifier = domain_classifier(categories, drawings_per_category, config.mirror, cache,
+                                       classifier_epochs, seed=seed, progress=progress)
+    training_images = training.load_training_images(config)
+    reference = reference_drawings(config, classifier, samples, training_images, cache, seed, progress)
+    generated = sampling.generate(generator, samples, seed=seed)
+    measured = metrics.evaluate_drawings(generated, config.category, classifier, reference,
+                                         training_images, kid_subsets=kid_subsets, seed=seed)
+    document = {
+        "category": config.category,
+        "model": config.model,
+        "classifier": {
+            "key": classifier.key,
+            "categories": list(classifier.categories),
+            "held_out_accuracy": classifier.held_out_accuracy,
+            "category_accuracy": classifier.per_category_accuracy[config.category],
+            "epochs": classifier.epochs,
+        },
+        "generated": measured["generated"],
+        REAL_ROW: measured["real_held_out"],
+        "images_seen": images_seen(run, len(training_images), config.batch_size),
+        "epochs": len(run.read_history()),
+        "training_drawings": int(len(training_images)),
+        "samples": samples,
+        "seed": seed,
+        "evaluated": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+    atomic_write_text(run.metrics_path, json.dumps(document, indent=2) + "\n")
+    _refresh_pages(run)
+    return document
+
+
+def _refresh_pages(run: RunFolder) -> None:
+    from sketchdraw import gallery
+
+    gallery.write_run_page(run.root)
+    gallery.write_runs_index(run.root.parent)
+
+
+def read_metrics(run_dir: str | os.PathLike) -> dict | None:
+    path = RunFolder(run_dir).metrics_path
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def evaluate_missing(run_dirs: Iterable, progress: bool = True, **options) -> list[Path]:
+    """`evaluate` every run folder that has a generator but no metrics.json; return those evaluated."""
+    done = []
+    for run_dir in run_dirs:
+        run = RunFolder(run_dir)
+        if run.metrics_path.is_file():
+            continue
+        if not run.generator_path.is_file():
+            print(f"skipping {run.root}: no generator.keras yet (the run has not finished)")
+            continue
+        print(f"evaluating {run.root} ...")
+        evaluate(run.root, progress=progress, **options)
+        done.append(run.root)
+    return done
+
+
+# ----------------------------------------------------------------------------------------------
+# The quality curve during training
+
+
+def quality_callback(config: RunConfig, every: int = 5, samples: int = 500, classifier=None,
+                     classifier_categories=None, drawings_per_category: int = DEFAULT_DRAWINGS_PER_CATEGORY,
+                     classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS, kid_subsets: int = 20,
+                     seed: int = 0, cache=None, progress: bool = True) -> Callable:
+    """An epoch callback: every `every` epochs (and at the last), CS and KID of `samples` drawings
+    from that epoch's checkpoint, written into history.csv as `cs` and `kid_mean`, and `quality.png`.
+
+    The callback sees no model (`training.train` passes (epoch, run, row)), so it restores the
+    generator from the checkpoint saved at that epoch: `every` must be a multiple of
+    `config.checkpoint_every`. KID is measured against the run's training drawings.
+    """
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a positive whole number of epochs, got {every!r}")
+    if every % config.checkpoint_every:
+        raise ValueError(f"every={every} is not a multiple of checkpoint_every={config.checkpoint_every}: "
+                         "the quality is measured on the generator saved in that epoch's checkpoint; "
+                         f"use every={config.checkpoint_every * max(1, every // config.checkpoint_every)} "
+                         f"or checkpoint_every={every}")
+    state: dict = {"classifier": classifier}
+
+    def measure(epoch: int, run: RunFolder, row: dict) -> None:
+        if epoch % every and epoch != config.epochs:
+            return
+        from sketchdraw import classifier as classifier_module
+        from sketchdraw import metrics, training
+
+        if state["classifier"] is None:
+            categories = choose_categories(config.category, classifier_categories, config.mirror, cache)
+            state["classifier"] = domain_classifier(categories, drawings_per_category, config.mirror,
+                                                    cache, classifier_epochs, seed=seed, progress=progress)
+        trained = state["classifier"]
+        if "training_features" not in state:
+            images = training.load_training_images(dataclasses.replace(config, progress=False))
+            state["training_features"] = classifier_module.features(trained, images)
+        generated = _generate_from_checkpoint(run, config, epoch, samples, seed, state)
+        features, probabilities = classifier_module.features_and_probabilities(trained, generated)
+        reference = state["training_features"]
+        subset_size = min(1000, len(features), len(reference))
+        kid_mean, _ = metrics.kid(features, reference, subsets=kid_subsets, subset_size=subset_size, seed=seed)
+        quality = {"cs": metrics.characteristic_score(probabilities, trained.category_index(config.category)),
+                   "kid_mean": kid_mean}
+        rows = run.read_history()
+        for history_row in rows:
+            if int(history_row["epoch"]) == epoch:
+                history_row.update(quality)
+        run.write_history(rows)
+        row.update(quality)
+        save_quality_plot(run.root)
+        if progress:
+            print(f"epoch {epoch}: CS {quality['cs']:.3f}, KID {kid_mean:.4f}", flush=True)
+
+    return measure
+
+
+def _generate_from_checkpoint(run: RunFolder, config: RunConfig, epoch: int, samples: int, seed: int,
+                              state: dict) -> np.ndarray:
+    import tensorflow as tf
+
+    from sketchdraw import sampling, training
+
+    checkpoint_path = run.checkpoints_dir / f"ckpt-{epoch}"
+    if not Path(f"{checkpoint_path}.index").is_file():
+        raise FileNotFoundError(f"no checkpoint for epoch {epoch} in {run.checkpoints_dir}; the quality "
+                                "callback needs every to be a multiple of checkpoint_every")
+    if "generator" not in state:
+        state["generator"] = training.build_models(config)[0]  # the run's own options
+    generator = state["generator"]
+    # With ema_decay the run draws (and saves) its moving-average generator: measure that one.
+    name = "ema_generator" if getattr(config, "ema_decay", 0) > 0 else "generator"
+    status = tf.train.Checkpoint(**{name: generator}).restore(str(checkpoint_path))
+    status.expect_partial()  # the optimizers and the discriminator are in the file too
+    status.assert_existing_objects_matched()
+    return sampling.generate(generator, samples, seed=seed)
+
+
+# ----------------------------------------------------------------------------------------------
+# Plots
+
+
+def save_quality_plot(run_dir: str | os.PathLike) -> Path | None:
+    """`quality.png`: CS and KID per epoch from history.csv, with the real reference from
+    metrics.json as dashed lines when the run has been evaluated. None when nothing is measured."""
+    run = RunFolder(run_dir)
+    figure = plot_quality_curves([run.root], losses_when_unmeasured=False)
+    if figure is None:
+        return None
+    from sketchdraw.plots import save_figure
+
+    path = run.root / QUALITY_PLOT
+    save_figure(figure, path)
+    return path
+
+
+def _quality_points(rows: list[dict], column: str) -> tuple[list, list]:
+    points = [(row["epoch"], row[column]) for row in rows
+              if isinstance(row.get(column), (int, float)) and np.isfinite(row[column])]
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def plot_quality_curves(run_dirs: Sequence, losses_when_unmeasured: bool = True):
+    """One figure: CS and KID (history columns) per epoch for every run that has them, with each
+    category's real reference as a dashed line; for runs without them, their loss curves.
+    Returns the matplotlib figure, or None when there is nothing to draw."""
+    import matplotlib.pyplot as plt
+
+    from sketchdraw.plots import LOSS_COLUMNS
+
+    runs = [RunFolder(run_dir) for run_dir in run_dirs]
+    histories = {run.root: run.read_history() for run in runs}
+    measured = [run for run in runs if _quality_points(histories[run.root], "cs")[0]]
+    unmeasured = [run for run in runs if run not in measured and histories[run.root]]
+    panels = (2 if measured else 0) + (1 if unmeasured and losses_when_unmeasured else 0)
+    if panels == 0:
+        return None
+    figure, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 3.8), squeeze=False)
+    axes = list(axes[0])
+    if measured:
+        for axis, column, label in ((axes[0], "cs", "CS (share drawn as the category; higher is better)"),
+                                    (axes[1], "kid_mean", "KID vs training drawings (lower is better)")):
+            for run in measured:
+                epochs, values = _quality_points(histories[run.root], column)
+                line, = axis.plot(epochs, values, marker="o", label=run.root.name)
+                reference = (read_metrics(run.root) or {}).get(REAL_ROW, {}).get(column)
+                if reference is not None:
+                    axis.axhline(reference, color=line.get_color(), linestyle="--", linewidth=1,
+                                 label=f"{run.root.name}: real held-out")
+            axis.set_title(label, fontsize=10)
+            axis.set_xlabel("epoch")
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize=8)
+    if unmeasured and losses_when_unmeasured:
+        axis = axes[-1]
+        for run in unmeasured:
+            rows = histories[run.root]
+            for column, style in zip(LOSS_COLUMNS, ("-", ":")):
+                if column in rows[0]:
+                    axis.plot([r["epoch"] for r in rows], [r[column] for r in rows], linestyle=style,
+                              label=f"{run.root.name}: {column.replace('_', ' ')}")
+        axis.set_title("losses (no quality columns in history.csv)", fontsize=10)
+        axis.set_xlabel("epoch")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def plot_final_grids(run_dirs: Sequence):
+    """The newest epoch grid of every run, side by side, titled with the run name and epoch."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    runs = [RunFolder(run_dir) for run_dir in run_dirs]
+    if not runs:
+        raise ValueError("no runs to show; pass run folders, e.g. ['runs/rabbit', 'runs/flower']")
+    figure, axes = plt.subplots(1, len(runs), figsize=(4 * len(runs), 4.3), squeeze=False)
+    for axis, run in zip(axes[0], runs):
+        grids = run.epoch_images()
+        axis.axis("off")
+        if not grids:
+            axis.set_title(f"{run.root.name}: no grid yet", fontsize=10)
+            continue
+        with Image.open(grids[-1]) as picture:
+            axis.imshow(np.asarray(picture.convert("L")), cmap="gray", vmin=0, vmax=255,
+                        interpolation="nearest")
+        axis.set_title(f"{run.root.name}, epoch {int(grids[-1].stem.rsplit('_', 1)[-1])}", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def show_figure(figure) -> None:
+    """Show a figure inline in a notebook (as a PNG, whatever the matplotlib backend) and close it."""
+    import matplotlib.pyplot as plt
+
+    if figure is None:
+        return
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        display(Image(data=buffer.getvalue()))
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparing runs
+
+
+def resolve_runs(runs: Sequence | None, runs_dir: str | os.PathLike = "runs") -> list[Path]:
+    """Run folders from names or paths (a name is looked up in `runs_dir`); None or [] means every
+    run folder in `runs_dir`."""
+    runs_dir = Path(runs_dir)
+    if not runs:
+        found = sorted(path.parent for path in runs_dir.glob("*/config.json"))
+        if not found:
+            raise ValueError(f"{runs_dir} holds no run folders; train one first (`make run`)")
+        return found
+    folders = []
+    for run in runs:
+        path = Path(run)
+        for candidate in (path, runs_dir / path, runs_dir / path.name):
+            if (candidate / "config.json").is_file():
+                folders.append(candidate)
+                break
+        else:
+            known = sorted(p.parent.name for p in runs_dir.glob("*/config.json"))
+            raise ValueError(f"{run!r} is not a run folder (no config.json there or in {runs_dir}); "
+                             f"run folders in {runs_dir}: {', '.join(known) or 'none'}")
+    return folders
+
+
+def compare_table(run_dirs: Sequence) -> list[dict]:
+    """One row per run (its generated drawings) and, after them, one real held-out row per
+    category and classifier, so each number can be read against real drawings measured the same
+    way. Runs without metrics.json get a row of blanks saying so."""
+    rows, references = [], {}
+    for run_dir in run_dirs:
+        run = RunFolder(run_dir)
+        document = read_metrics(run.root)
+        if document is None:
+            rows.append({"run": run.root.name, "note": "not evaluated (no metrics.json)"})
+            continue
+        rows.append({"run": run.root.name, "model": document.get("model"),
+                     "epochs": document.get("epochs"), "images_seen": document.get("images_seen"),
+                     **document["generated"]})
+        key = (document["category"], document["classifier"]["key"])
+        references.setdefault(key, {"run": f"real held-out {document['category']}", "model": "-",
+                                    **document[REAL_ROW]})
+        rows[-1]["classifier"] = key[1]
+    for (category, key), reference in references.items():
+        if sum(1 for other in references if other[0] == category) > 1:
+            # Numbers from different classifiers do not compare: say which reference is whose.
+            reference["run"] += f" (classifier {key})"
+            for row in rows:
+                if row.get("classifier") == key:
+                    row["note"] = f"classifier {key}"
+    for row in rows:
+        row.pop("classifier", None)
+    return rows + list(references.values())
+
+
+def format_table(rows: list[dict], columns: Sequence[str] = TABLE_COLUMNS) -> str:
+    """A plain-text table of `compare_table` rows (numbers to 4 significant digits)."""
+    columns = list(columns) + (["note"] if any("note" in row for row in rows) else [])
+
+    def cell(value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return str(value)
+
+    cells = [[cell(row.get(column)) for column in columns] for row in rows]
+    widths = [max([len(column)] + [len(line[index]) for line in cells]) for index, column in enumerate(columns)]
+    lines = ["  ".join(column.ljust(width) for column, width in zip(columns, widths))]
+    lines.append("  ".join("-" * width for width in widths))
+    lines.extend("  ".join(value.ljust(width) for value, width in zip(line, widths)) for line in cells)
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line (registered in cli.py)
+
+
+def add_evaluate_parser(commands) -> argparse.ArgumentParser:
+    """Add `evaluate` to the CLI's subcommands (the object `add_subparsers` returned)."""
+    parser = commands.add_parser("evaluate", help="measure a run (FID, KID, CS, GD, memorisation) "
+                                                  "into its metrics.json")
+    parser.add_argument("--run", required=True, help="run folder, e.g. runs/rabbit")
+    parser.add_argument("--categories", help="classifier categories, comma-separated "
+                                             "(default: all in the mirror or cache)")
+    parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+                        help=f"generated drawings to measure (default {DEFAULT_SAMPLES})")
+    parser.add_argument("--drawings-per-category", type=int, default=DEFAULT_DRAWINGS_PER_CATEGORY,
+                        help=f"first N drawings per category for the classifier (default {DEFAULT_DRAWINGS_PER_CATEGORY})")
+    parser.add_argument("--classifier-epochs", type=int, default=DEFAULT_CLASSIFIER_EPOCHS,
+                        help=f"classifier training epochs (default {DEFAULT_CLASSIFIER_EPOCHS})")
+    parser.add_argument("--seed", type=int, default=0, help="noise and sampling seed (default 0)")
+    parser.set_defaults(handler=evaluate_command)
+    return parser
+
+
+def evaluate_command(arguments: argparse.Namespace) -> int:
+    document = evaluate(arguments.run, samples=arguments.samples, classifier_categories=arguments.categories,
+                        drawings_per_category=arguments.drawings_per_category, seed=arguments.seed,
+                        classifier_epochs=arguments.classifier_epochs)
+    classifier_info = document["classifier"]
+    print(format_table(compare_table([arguments.run])))
+    print(f"classifier: {len(classifier_info['categories'])} categories, held-out accuracy "
+          f"{classifier_info['held_out_accuracy']:.3f} ({document['category']}: "
+          f"{classifier_info['category_accuracy']:.3f})")
+    print(f"wrote {RunFolder(arguments.run).metrics_path}")
+    return 0

@@ -1,0 +1,145 @@
+"""Evaluating real (tiny) runs: metrics.json with both rows, the quality curve written into
+history.csv during training, the comparison helpers, the CLI hook and the comparison notebook.
+
+Two runs are trained once per module on real shared rabbits (160 drawings, batch 32): `curve`
+(tutorial models, 2 epochs, with the quality callback every 2 epochs) and `upsample` (1 epoch). The
+classifier learns 3 categories from 300 drawings each in 2 epochs (a few seconds) and is cached in
+the module's cache folder, so every later use loads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import numpy as np
+import pytest
+
+from sketchdraw import evaluation, experiments, training
+
+CATEGORIES = ["rabbit", "cat", "apple"]
+CLASSIFIER = {"classifier_categories": CATEGORIES, "drawings_per_category": 300, "classifier_epochs": 2}
+SAMPLES = 200
+ROW_KEYS = {"count", "fid", "kid_mean", "kid_std", "cs", "gd", "memorisation_distance"}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, quickdraw_mirror):
+    root = tmp_path_factory.mktemp("evaluation")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKETCHDRAW_CACHE", str(root / "cache"))
+        patch.delenv("SKETCHDRAW_QUICKDRAW_MIRROR", raising=False)
+        runs_dir = root / "runs"
+        tiny = dict(limit=160, batch_size=32, runs_dir=str(runs_dir), progress=False,
+                    mirror=str(quickdraw_mirror))
+        curve = experiments.resolve("rabbit", name="curve", epochs=2, checkpoint_every=1, **tiny)
+        callback = evaluation.quality_callback(curve, every=2, samples=SAMPLES, progress=False, **CLASSIFIER)
+        training.train(curve, callbacks=[callback])
+        upsample = experiments.resolve("flower", category="rabbit", name="upsample", epochs=1,
+                                       grid_size=4, **tiny)
+        training.train(upsample)
+        yield {"root": root, "runs_dir": runs_dir, "curve": runs_dir / "curve",
+               "upsample": runs_dir / "upsample", "mirror": quickdraw_mirror}
+
+
+def test_the_quality_callback_adds_cs_and_kid_at_the_chosen_epochs(workspace):
+    rows = training.RunFolder(workspace["curve"]).read_history()
+    assert [row["epoch"] for row in rows] == [1, 2]
+    assert rows[0].get("cs") is None and rows[0].get("kid_mean") is None  # epoch 1: not measured
+    assert 0.0 <= rows[1]["cs"] <= 1.0 and math.isfinite(rows[1]["kid_mean"])
+    assert rows[1]["generator_loss"] is not None  # the loss columns are kept
+    assert (workspace["curve"] / evaluation.QUALITY_PLOT).stat().st_size > 1000
+
+
+def test_the_quality_callback_wants_checkpointed_epochs():
+    config = experiments.resolve("rabbit", checkpoint_every=5, progress=False)
+    with pytest.raises(ValueError, match="multiple of checkpoint_every"):
+        evaluation.quality_callback(config, every=3)
+    with pytest.raises(ValueError, match="positive whole number"):
+        evaluation.quality_callback(config, every=0)
+
+
+def test_evaluate_writes_metrics_json_with_the_real_reference_row(workspace):
+    document = evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
+    saved = json.loads((workspace["curve"] / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(document))
+    assert saved["category"] == "rabbit"
+    assert saved["classifier"]["categories"] == sorted(CATEGORIES)
+    assert 0.0 <= saved["classifier"]["held_out_accuracy"] <= 1.0
+    assert saved["images_seen"] == 2 * (160 // 32) * 32
+    for row in ("generated", "real_held_out"):
+        assert set(saved[row]) == ROW_KEYS
+        assert all(math.isfinite(value) for value in saved[row].values()), saved[row]
+    assert saved["generated"]["count"] == saved["real_held_out"]["count"] == SAMPLES
+    # The reference drawings are unseen by the GAN: none is a copy of a training drawing.
+    assert saved["real_held_out"]["memorisation_distance"] > 0
+    # The gallery shows the generated row's numbers on the run's card.
+    from sketchdraw import gallery
+
+    headline = dict(gallery.headline_metrics(saved))
+    assert {"fid", "kid_mean", "cs", "gd"} <= set(headline)
+    assert "real held-out" not in " ".join(headline)
+
+
+def test_reference_drawings_exclude_everything_the_gan_trained_on(workspace):
+    config = evaluation.load_run_config(workspace["curve"])
+    trained = evaluation.domain_classifier(CATEGORIES, 300, config.mirror, progress=False, epochs=2)
+    everything = np.load(workspace["mirror"] / "rabbit.npy")
+    reference = evaluation.reference_drawings(config, trained, 10_000, everything[:160], progress=False)
+    training_rows = {row.tobytes() for row in everything[:160]}
+    classifier_training = set(range(300)) - set(trained.held_out_indices["rabbit"].tolist())
+    assert not any(row.tobytes() in training_rows for row in reference)
+    assert not any(everything[index].tobytes() in {r.tobytes() for r in reference} for index in classifier_training)
+    assert len(reference) == (len(everything) - 300) + int(np.sum(trained.held_out_indices["rabbit"] >= 160))
+    with pytest.raises(ValueError, match="smaller limit"):
+        evaluation.reference_drawings(config, trained, 100, everything, progress=False)
+
+
+def test_compare_table_puts_the_real_row_after_the_runs(workspace):
+    if not (workspace["curve"] / "metrics.json").exists():
+        evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
+    rows = evaluation.compare_table([workspace["curve"], workspace["upsample"]])
+    assert [row["run"] for row in rows] == ["curve", "upsample", "real held-out rabbit"]
+    assert rows[1]["note"].startswith("not evaluated")
+    text = evaluation.format_table(rows)
+    assert "real held-out rabbit" in text and "memorisation_distance" in text
+    figure = evaluation.plot_quality_curves([workspace["curve"], workspace["upsample"]])
+    assert len(figure.axes) == 3  # CS and KID for `curve`, losses for `upsample`
+    assert len(evaluation.plot_final_grids([workspace["curve"], workspace["upsample"]]).axes) == 2
+
+
+def test_the_cli_hook_parses_and_fails_clearly(workspace, tmp_path):
+    parser = argparse.ArgumentParser()
+    evaluation.add_evaluate_parser(parser.add_subparsers(dest="command"))
+    arguments = parser.parse_args(["evaluate", "--run", str(tmp_path), "--categories", "rabbit,cat"])
+    assert arguments.handler is evaluation.evaluate_command and arguments.categories == "rabbit,cat"
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        arguments.handler(arguments)
+    with pytest.raises(ValueError, match="did you mean 'rabbit'"):
+        evaluation.choose_categories("rabbit", "rabit,cat")
+    with pytest.raises(ValueError, match="at least 2 categories"):
+        evaluation.choose_categories("rabbit", ["rabbit"])
+    assert evaluation.choose_categories("rabbit", None, mirror=workspace["mirror"])[:3] == ["apple", "bear", "bee"]
+
+
+def test_the_compare_notebook_evaluates_and_compares_two_runs(workspace):
+    import papermill
+
+    from tests.test_notebooks import REPO
+
+    executed = workspace["root"] / "compare_runs.ipynb"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKETCHDRAW_CACHE", str(workspace["root"] / "cache"))
+        papermill.execute_notebook(
+            str(REPO / "notebooks" / "compare_runs.ipynb"), str(executed), cwd=str(REPO),
+            kernel_name="python3", progress_bar=False,
+            parameters={"runs": ["curve", "upsample"], "runs_dir": str(workspace["runs_dir"]),
+                        "evaluate_missing": True, "categories": CATEGORIES, "samples": SAMPLES,
+                        "drawings_per_category": 300, "classifier_epochs": 2})
+    for run in ("curve", "upsample"):
+        assert (workspace[run] / "metrics.json").exists(), run
+    outputs = [output for cell in json.loads(executed.read_text())["cells"] for output in cell.get("outputs", [])]
+    text = "".join("".join(output.get("text", "")) for output in outputs)
+    assert "real held-out rabbit" in text and "upsample" in text
+    assert sum(output.get("output_type") == "display_data" for output in outputs) >= 2  # grids, curves
