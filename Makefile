@@ -13,6 +13,13 @@ BATCH ?=
 MODEL ?=
 NAME ?=
 MIRROR ?=
+DATA ?=
+DOMAIN_X ?=
+DOMAIN_Y ?=
+INPUT ?=
+DIRECTION ?= x2y
+SKETCH ?=
+CATEGORIES ?=
 RUNS ?= runs
 SET ?=
 # sample parameters
@@ -21,13 +28,19 @@ N ?= 1000
 
 opt = $(if $(strip $(2)),$(1) "$(strip $(2))")
 
-.PHONY: help setup browser run sample gallery test test-slow lint
+.PHONY: help setup browser run sample evaluate translate draw gallery test test-slow lint
 
 help:
 	@echo "make setup                      virtual environment + requirements + editable install"
 	@echo "make run CATEGORY=rabbit [EPOCHS=n LIMIT=n BATCH=n MODEL=name NAME=run MIRROR=dir|url]"
 	@echo "make run EXPERIMENT=flower      a named preset; parameters given override it"
+	@echo "make run EXPERIMENT=vangogh DATA=folder   a painting experiment on a folder of images"
 	@echo "make sample RUN=runs/rabbit N=1000"
+	@echo "make evaluate RUN=runs/rabbit [CATEGORIES=a,b,c]   FID, KID, CS, GD, memorisation -> metrics.json"
+	@echo "make run EXPERIMENT=photo2vangogh DOMAIN_X=photos DOMAIN_Y=paintings   a CycleGAN"
+	@echo "make translate RUN=runs/photo2vangogh INPUT=photo.jpg [DIRECTION=x2y|y2x]"
+	@echo "make run EXPERIMENT=faces_sketch2photo DATA=root   sketch to image (root/sketch, root/photo)"
+	@echo "make draw RUN=runs/faces_sketch2photo SKETCH=my_sketch.png"
 	@echo "make gallery [RUNS=runs]        rebuild runs/index.html and every run's index.html"
 	@echo "make test | make test-slow | make lint"
 
@@ -51,11 +64,21 @@ run: $(STAMP)
 	$(BIN)/python -m sketchdraw run --experiment "$(EXPERIMENT)" --runs-dir "$(RUNS)" \
 		$(call opt,--category,$(CATEGORY)) $(call opt,--epochs,$(EPOCHS)) \
 		$(call opt,--limit,$(LIMIT)) $(call opt,--batch,$(BATCH)) $(call opt,--model,$(MODEL)) \
-		$(call opt,--name,$(NAME)) $(call opt,--mirror,$(MIRROR)) \
+		$(call opt,--name,$(NAME)) $(call opt,--mirror,$(MIRROR)) $(call opt,--data,$(DATA)) \
+		$(call opt,--domain-x,$(DOMAIN_X)) $(call opt,--domain-y,$(DOMAIN_Y)) \
 		$(foreach item,$(SET),--set "$(item)")
 
 sample: $(STAMP)
 	$(BIN)/python -m sketchdraw sample --run "$(RUN)" -n "$(N)"
+
+translate: $(STAMP)
+	$(BIN)/python -m sketchdraw translate --run "$(RUN)" --input "$(INPUT)" --direction "$(DIRECTION)"
+
+evaluate: $(STAMP)
+	$(BIN)/python -m sketchdraw evaluate --run "$(RUN)" $(call opt,--categories,$(CATEGORIES))
+
+draw: $(STAMP)
+	$(BIN)/python -m sketchdraw draw --run "$(RUN)" --sketch "$(SKETCH)"
 
 gallery: $(STAMP)
 	$(BIN)/python -m sketchdraw gallery --runs-dir "$(RUNS)"

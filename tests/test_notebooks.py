@@ -40,7 +40,7 @@ def run_cli(*arguments, env_extra=None, timeout=400):
 
 def test_papermill_runs_the_quickdraw_notebook_on_real_rabbits(tmp_path, quickdraw_mirror):
     result = run_cli("run", "--category", "rabbit", "--epochs", "2", "--limit", "128", "--batch",
-                     "32", "--runs-dir", str(tmp_path),
+                     "32", "--runs-dir", str(tmp_path), "--set", "label_treatment=smooth",
                      env_extra={"SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror)})
     assert result.returncode == 0, result.stderr[-4000:]
     run = tmp_path / "rabbit"
@@ -53,10 +53,11 @@ def test_papermill_runs_the_quickdraw_notebook_on_real_rabbits(tmp_path, quickdr
     assert any(o.get("output_type") == "display_data" for o in outputs)  # grids shown inline
     config = json.loads((run / "config.json").read_text())
     assert config["limit"] == 128 and config["epochs"] == 2 and config["category"] == "rabbit"
+    assert config["label_treatment"] == "smooth"  # a --set setting the cell has no line for
     assert "epoch 2/2" in result.stderr  # cell output streamed
 
     again = run_cli("run", "--category", "rabbit", "--epochs", "3", "--limit", "128", "--batch",
-                    "32", "--runs-dir", str(tmp_path),
+                    "32", "--runs-dir", str(tmp_path), "--set", "label_treatment=smooth",
                     env_extra={"SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror)})
     assert again.returncode == 0, again.stderr[-4000:]
     assert (run / "images" / "image_at_epoch_0003.png").exists()

@@ -1,11 +1,10 @@
 """Writes notebooks/quickdraw_dcgan.ipynb (run once after editing; the notebook is committed)."""
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from notebook_builder import NotebookBuilder
 
-cells = []
-md = lambda text: cells.append(new_markdown_cell(text.strip()))  # noqa: E731
-code = lambda text, **meta: cells.append(new_code_cell(text.strip(), metadata=meta))  # noqa: E731
+notebook = NotebookBuilder()
+md = notebook.markdown
+code = notebook.code
 
 md("""
 # Teaching a computer to draw: a DCGAN on Quick, Draw! doodles
@@ -42,38 +41,31 @@ checkpoint_every = None           # epochs between checkpoints (5)
 name = None                       # run folder name (the experiment, or the category)
 mirror = None                     # folder or URL replacing Google's bucket (offline machines)
 runs_dir = "runs"                 # where run folders go
+settings = {}                     # any other setting, e.g. {"ema_decay": 0.999, "augment": "cutout"}
 """, tags=["parameters"])
 
 md("""
 ## Setup
 
 Locally, `make setup` installs the `sketchdraw` package this notebook calls. On Colab (choose a GPU
-runtime) the next cell installs it into the runtime first; set `SKETCHDRAW_SOURCE` to where your copy
+runtime) the next cell installs it into the runtime first; set `SKETCHDRAW_SOURCE` in it to where your copy
 of this repository lives (a git URL or an uploaded wheel).
 """)
 
-code("""
-import importlib.util
-import subprocess
-import sys
-
-SKETCHDRAW_SOURCE = "git+https://github.com/sketchdraw/sketchdraw.git"
-if importlib.util.find_spec("sketchdraw") is None:
-    if "google.colab" not in sys.modules:
-        raise ModuleNotFoundError("sketchdraw is not installed here: run `make setup` first")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", SKETCHDRAW_SOURCE], check=True)
-""")
+notebook.colab_install_cell()
 
 code("""
 import tensorflow as tf
 
 from sketchdraw import display, experiments, models, training
 
-config = experiments.resolve(
-    experiment, category=category, epochs=epochs, batch_size=batch_size, limit=limit,
+named = dict(
+    category=category, epochs=epochs, batch_size=batch_size, limit=limit,
     limit_seed=limit_seed, model=model, generator_learning_rate=generator_learning_rate,
     discriminator_learning_rate=discriminator_learning_rate, noise_dim=noise_dim, seed=seed,
     checkpoint_every=checkpoint_every, name=name, mirror=mirror, runs_dir=runs_dir)
+# `settings` may add any other RunConfig field (and wins over the named ones).
+config = experiments.resolve(experiment, **{**named, **settings})
 print("TensorFlow", tf.__version__, "| GPUs:", len(tf.config.list_physical_devices("GPU")))
 for key, value in config.to_dict().items():
     print(f"{key:>28}: {value}")
@@ -137,10 +129,4 @@ code("""
 display.show_run(result.run.root)
 """)
 
-notebook = new_notebook(cells=cells, metadata={
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-    "accelerator": "GPU",
-    "colab": {"provenance": []},
-})
-nbformat.write(notebook, "notebooks/quickdraw_dcgan.ipynb")
+notebook.write("notebooks/quickdraw_dcgan.ipynb")
