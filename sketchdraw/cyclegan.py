@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from sketchdraw import artifacts, losses, paintings, pipeline, training
 from sketchdraw.artifacts import RunFolder
-from sketchdraw.experiments import check_run_name, check_type
+from sketchdraw.experiments import check_run_name, check_type, given_overrides
 from sketchdraw.models import cyclegan as cycle_models
 from sketchdraw.registry import Registry, unknown_name_message
 
@@ -189,19 +189,7 @@ def preset(name: str) -> CycleConfig:
 def resolve(experiment: str = "photo2vangogh", **overrides) -> CycleConfig:
     """The preset with every override that is not None applied, validated (folders may stay None)."""
     config = preset(experiment)
-    given = {key: value for key, value in overrides.items() if value is not None}
-    known = {item.name for item in dataclasses.fields(CycleConfig)}
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise ValueError("; ".join(unknown_name_message("setting", name, known) for name in unknown))
-    return dataclasses.replace(config, **given).validate()
-
-
-def config_differences(saved: dict, wanted: CycleConfig) -> dict:
-    wanted_values = wanted.to_dict()
-    defaults = CycleConfig().to_dict()
-    return {key: (saved.get(key, defaults[key]), value) for key, value in wanted_values.items()
-            if key not in RESUMABLE_CHANGES and saved.get(key, defaults[key]) != value}
+    return dataclasses.replace(config, **given_overrides(CycleConfig, overrides)).validate()
 
 
 def learning_rate_at(epoch: int, config: CycleConfig) -> float:
@@ -416,16 +404,7 @@ EpochCallback = Callable[[int, RunFolder, dict], None]
 
 def prepare_run_folder(run: RunFolder, config: CycleConfig) -> None:
     """Save config.json for a new run; for an existing one, refuse a different run's settings."""
-    if run.exists():
-        saved = run.load_config()
-        differences = config_differences(saved, config)
-        if differences:
-            listing = ", ".join(f"{key}: saved {old!r}, asked {new!r}"
-                                for key, (old, new) in sorted(differences.items()))
-            raise training.RunConflictError(
-                f"{run.root} holds a run with other settings ({listing}). Resuming it would mix "
-                "two runs; choose another run name (name=...) or move that folder away.")
-    run.save_config(config.to_dict())
+    training.prepare_run_folder(run, config, RESUMABLE_CHANGES)
 
 
 def train_cycle(config: CycleConfig, images_x: np.ndarray | None = None,

@@ -265,11 +265,7 @@ def resolve(experiment: str = "rabbit", **overrides) -> RunConfig:
     differs from the preset's (`make run CATEGORY=cat` trains the rabbit recipe into runs/cat).
     """
     config = preset(experiment)
-    given = {key: value for key, value in overrides.items() if value is not None}
-    known = {f.name for f in dataclasses.fields(RunConfig)}
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise ValueError("; ".join(unknown_name_message("setting", name, known) for name in unknown))
+    given = given_overrides(RunConfig, overrides)
     if "name" not in given:
         category = given.get("category", config.category)
         if category != config.category:
@@ -283,15 +279,35 @@ def _name_from_category(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]+", "_", text).strip("_") or "run"
 
 
-def config_differences(saved: dict, wanted: RunConfig) -> dict:
+def given_overrides(config_class, overrides: dict) -> dict:
+    """The overrides that are not None, checked against the settings class's fields.
+
+    Unknown names are an error with the close names suggested; a whole number given for a float
+    setting (papermill and `--set` turn 1.0 into 1) becomes a float. Shared by every family's
+    `resolve`.
+    """
+    given = {key: value for key, value in overrides.items() if value is not None}
+    known = {item.name for item in dataclasses.fields(config_class)}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ValueError("; ".join(unknown_name_message("setting", name, known) for name in unknown))
+    hints = typing.get_type_hints(config_class)
+    for key, value in given.items():
+        if hints[key] is float and isinstance(value, int) and not isinstance(value, bool):
+            given[key] = float(value)
+    return given
+
+
+def settings_differences(saved: dict, wanted, resumable: frozenset) -> dict:
     """Fields whose saved value differs from the wanted one, ignoring those a rerun may change.
 
     A field missing from an older config.json counts as its default value.
     """
     wanted_values = wanted.to_dict()
-    defaults = RunConfig().to_dict()
+    defaults = type(wanted)().to_dict()
     return {
-        key: (saved.get(key, defaults[key]), wanted_values[key])
-        for key in wanted_values
-        if key not in RESUMABLE_CHANGES and saved.get(key, defaults[key]) != wanted_values[key]
+        key: (saved.get(key, defaults[key]), value)
+        for key, value in wanted_values.items()
+        if key not in resumable and saved.get(key, defaults[key]) != value
     }
+

@@ -39,10 +39,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from sketchdraw import artifacts, losses
+from sketchdraw import artifacts, losses, training
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.atomicfiles import atomic_write_text
-from sketchdraw.experiments import check_run_name, check_type
+from sketchdraw.experiments import check_run_name, check_type, given_overrides
 from sketchdraw.registry import Registry, unknown_name_message
 
 LAYOUTS = ("simple", "sketchy")
@@ -597,16 +597,7 @@ def preset(name: str) -> Sketch2ImgConfig:
 def resolve(experiment: str = "faces_sketch2photo", **overrides) -> Sketch2ImgConfig:
     """The preset with every override that is not None applied, validated."""
     config = preset(experiment)
-    given = {key: value for key, value in overrides.items() if value is not None}
-    known = {item.name for item in dataclasses.fields(Sketch2ImgConfig)}
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise ValueError("; ".join(unknown_name_message("setting", name, known) for name in unknown))
-    hints = typing.get_type_hints(Sketch2ImgConfig)
-    for key, value in given.items():  # papermill and --set give 1 for 1.0
-        if hints[key] is float and isinstance(value, int) and not isinstance(value, bool):
-            given[key] = float(value)
-    return dataclasses.replace(config, **given).validate()
+    return dataclasses.replace(config, **given_overrides(Sketch2ImgConfig, overrides)).validate()
 
 
 # =================================================================================================
@@ -705,18 +696,8 @@ def make_sketch_train_step(generator, discriminator, generator_optimizer, discri
         discriminator_optimizer.apply_gradients(
             zip(discriminator_gradients, discriminator.trainable_variables))
 
-        real_probability = tf.sigmoid(tf.reshape(real_logits, [-1]))
-        fake_probability = tf.sigmoid(tf.reshape(fake_logits, [-1]))
-        correct = (tf.reduce_sum(tf.cast(real_probability > 0.5, tf.float32))
-                   + tf.reduce_sum(tf.cast(fake_probability <= 0.5, tf.float32)))
-        return {
-            "generator_loss": generator_loss,
-            "discriminator_loss": discriminator_loss,
-            "discriminator_real_probability": tf.reduce_sum(real_probability) * scale,
-            "discriminator_fake_probability": tf.reduce_sum(fake_probability) * scale,
-            "discriminator_accuracy": correct * scale / 2.0,
-            **terms,
-        }
+        return {"generator_loss": generator_loss, "discriminator_loss": discriminator_loss,
+                **training.discriminator_statistics(real_logits, fake_logits, scale), **terms}
 
     def train_step(batch):
         per_replica = strategy.run(replica_step, args=batch)
@@ -760,21 +741,7 @@ def split_pairs(pairs: SketchPairs, holdout: int, seed: int) -> tuple[SketchPair
 
 
 def _prepare_run_folder(run: RunFolder, config: Sketch2ImgConfig) -> None:
-    from sketchdraw.training import RunConflictError
-
-    if run.exists():
-        saved = run.load_config()
-        wanted = config.to_dict()
-        defaults = Sketch2ImgConfig().to_dict()
-        differences = {key: (saved.get(key, defaults[key]), value) for key, value in wanted.items()
-                       if key not in RESUMABLE_CHANGES and saved.get(key, defaults[key]) != value}
-        if differences:
-            listing = ", ".join(f"{key}: saved {old!r}, asked {new!r}"
-                                for key, (old, new) in sorted(differences.items()))
-            raise RunConflictError(
-                f"{run.root} holds a run with other settings ({listing}). Resuming it would mix "
-                "two runs; choose another run name (name=...) or move that folder away.")
-    run.save_config(config.to_dict())
+    training.prepare_run_folder(run, config, RESUMABLE_CHANGES)
 
 
 def _sketch_as_rgb(sketches_uint8: np.ndarray) -> np.ndarray:

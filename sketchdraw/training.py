@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from sketchdraw import artifacts, losses, models, pipeline
 from sketchdraw.artifacts import RunFolder
-from sketchdraw.experiments import RunConfig, config_differences
+from sketchdraw.experiments import RESUMABLE_CHANGES, RunConfig, settings_differences
 
 
 class RunConflictError(ValueError):
@@ -117,17 +117,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             discriminator_optimizer.apply_gradients(
                 zip(discriminator_gradients, discriminator.trainable_variables))
 
-        real_probability = tf.sigmoid(tf.reshape(real_logits, [-1]))
-        fake_probability = tf.sigmoid(tf.reshape(fake_logits, [-1]))
-        correct = (tf.reduce_sum(tf.cast(real_probability > 0.5, tf.float32))
-                   + tf.reduce_sum(tf.cast(fake_probability <= 0.5, tf.float32)))
-        return {
-            "generator_loss": generator_loss,
-            "discriminator_loss": discriminator_loss,
-            "discriminator_real_probability": tf.reduce_sum(real_probability) * scale,
-            "discriminator_fake_probability": tf.reduce_sum(fake_probability) * scale,
-            "discriminator_accuracy": correct * scale / 2.0,
-        }
+        return {"generator_loss": generator_loss, "discriminator_loss": discriminator_loss,
+                **discriminator_statistics(real_logits, fake_logits, scale)}
 
     @tf.function
     def train_step(batch):
@@ -138,6 +129,20 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
                 for key, value in per_replica.items()}
 
     return train_step
+
+
+def discriminator_statistics(real_logits, fake_logits, scale: float) -> dict:
+    """The discriminator's view of a batch, each a sum scaled by 1/global batch (so replicas add up):
+    mean probability on real and on generated images, and accuracy over both."""
+    real_probability = tf.sigmoid(tf.reshape(real_logits, [-1]))
+    fake_probability = tf.sigmoid(tf.reshape(fake_logits, [-1]))
+    correct = (tf.reduce_sum(tf.cast(real_probability > 0.5, tf.float32))
+               + tf.reduce_sum(tf.cast(fake_probability <= 0.5, tf.float32)))
+    return {
+        "discriminator_real_probability": tf.reduce_sum(real_probability) * scale,
+        "discriminator_fake_probability": tf.reduce_sum(fake_probability) * scale,
+        "discriminator_accuracy": correct * scale / 2.0,
+    }
 
 
 def step_schedule(generator_steps_per_discriminator_step: int = 1,
@@ -260,28 +265,33 @@ class ResumableLoop:
         self.last_completed_epoch = epoch
 
 
-def prepare_run_folder(run: RunFolder, config: RunConfig) -> None:
+def prepare_run_folder(run: RunFolder, config, resumable: frozenset | None = None) -> None:
     """Save config.json for a new run; for an existing one, refuse a different run's settings."""
-    check_run_folder(run, config)
+    check_run_folder(run, config, resumable)
     run.save_config(config.to_dict())
 
 
-def check_run_folder(run: RunFolder, config: RunConfig) -> None:
-    """Refuse to continue a run folder whose saved settings belong to a different run."""
-    if run.exists():
-        saved = run.load_config()
-        try:
-            RunConfig.from_dict(saved, where=str(run.config_path))
-        except ValueError as error:
-            raise ValueError(f"{error} (the saved settings of {run.root} were edited or come from "
-                             "another version; fix the field or choose another run name)") from None
-        differences = config_differences(saved, config)
-        if differences:
-            listing = ", ".join(f"{key}: saved {old!r}, asked {new!r}"
-                                for key, (old, new) in sorted(differences.items()))
-            raise RunConflictError(
-                f"{run.root} holds a run with other settings ({listing}). Resuming it would mix "
-                "two runs; choose another run name (name=...) or move that folder away.")
+def check_run_folder(run: RunFolder, config, resumable: frozenset | None = None) -> None:
+    """Refuse to continue a run folder whose saved settings belong to a different run.
+
+    `config` is any family's settings dataclass (with `from_dict` and `to_dict`); `resumable`
+    names the fields a rerun may change (default: the DCGAN ones).
+    """
+    if not run.exists():
+        return
+    saved = run.load_config()
+    try:
+        type(config).from_dict(saved, where=str(run.config_path))
+    except ValueError as error:
+        raise ValueError(f"{error} (the saved settings of {run.root} were edited or come from "
+                         "another version; fix the field or choose another run name)") from None
+    differences = settings_differences(saved, config, resumable or RESUMABLE_CHANGES)
+    if differences:
+        listing = ", ".join(f"{key}: saved {old!r}, asked {new!r}"
+                            for key, (old, new) in sorted(differences.items()))
+        raise RunConflictError(
+            f"{run.root} holds a run with other settings ({listing}). Resuming it would mix "
+            "two runs; choose another run name (name=...) or move that folder away.")
 
 
 # -- data ------------------------------------------------------------------------------------------
