@@ -20,6 +20,7 @@ INPUT ?=
 DIRECTION ?= x2y
 SKETCH ?=
 CATEGORIES ?=
+QUICK ?=
 RUNS ?= runs
 SET ?=
 # sample parameters
@@ -28,7 +29,7 @@ N ?= 1000
 
 opt = $(if $(strip $(2)),$(1) "$(strip $(2))")
 
-.PHONY: help setup browser run sample evaluate translate draw gallery test test-slow lint
+.PHONY: help setup browser run sample evaluate translate draw gallery bench test test-slow lint
 
 help:
 	@echo "make setup                      virtual environment + requirements + editable install"
@@ -42,6 +43,7 @@ help:
 	@echo "make run EXPERIMENT=faces_sketch2photo DATA=root   sketch to image (root/sketch, root/photo)"
 	@echo "make draw RUN=runs/faces_sketch2photo SKETCH=my_sketch.png"
 	@echo "make gallery [RUNS=runs]        rebuild runs/index.html and every run's index.html"
+	@echo "make bench [QUICK=1]            benchmarks -> bench/results/<date>-<host>.md"
 	@echo "make test | make test-slow | make lint"
 
 setup: $(STAMP) browser
@@ -83,6 +85,9 @@ draw: $(STAMP)
 gallery: $(STAMP)
 	$(BIN)/python -m sketchdraw gallery --runs-dir "$(RUNS)"
 
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(if $(strip $(QUICK)),--quick)
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
@@ -90,4 +95,4 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check sketchdraw tests tools
+	$(BIN)/ruff check sketchdraw tests tools bench

@@ -1,0 +1,172 @@
+"""The sketchdraw benchmark suite (issue 6): `python bench/run.py [--quick] [--output FILE]`.
+
+Measures training throughput against the seeds' own code, the input pipeline, epoch bookkeeping,
+memory, start-up and quality per compute, prints one markdown table and writes it (atomically) to
+`bench/results/<date>-<host>.md` (`-quick.md` for --quick) with the machine and settings.
+Throughput figures are ratios of interleaved runs in this one process, so they hold on a busy
+machine; the absolute images/s beside them are context. `--quick` (~2 minutes on 2 CPU cores)
+runs every section with fewer rounds and tiny budgets: it checks the suite works, its figures are
+rough. Each section lives in its own module next to this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MPLBACKEND", "Agg")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import REPO_ROOT, Row  # noqa: E402
+
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+BATCH_SIZE = 256  # the rabbit preset's (seed 001's) batch size, for every contestant
+THROUGHPUT_DRAWINGS = 10_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    rounds: int
+    steps_per_round: int
+    warm_up_steps: int
+    bookkeeping_drawings: int
+    quality_images: int
+    quality_samples: int
+
+
+FULL = Settings(rounds=7, steps_per_round=6, warm_up_steps=2, bookkeeping_drawings=10_000,
+                quality_images=49_920, quality_samples=450)
+QUICK = Settings(rounds=3, steps_per_round=2, warm_up_steps=1, bookkeeping_drawings=1_024,
+                 quality_images=768, quality_samples=200)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cpu_description() -> str:
+    model, logical = platform.processor() or "unknown CPU", 0
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                logical += 1
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{model}, {logical or os.cpu_count()} logical cores ({usable} usable by this process)"
+
+
+def load_average() -> str:
+    try:
+        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def gpu_names() -> list[str]:
+    import tensorflow as tf
+
+    names = []
+    for device in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(device)
+        names.append(details.get("device_name", device.name))
+    return names
+
+
+def format_table(rows: list[Row]) -> str:
+    lines = ["| section | figure | measured | target | status | notes |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        cells = [row.section, row.figure, row.measured, row.target, row.status, row.notes]
+        lines.append("| " + " | ".join(str(cell).replace("|", "/") for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="every section, fewer rounds and tiny budgets (~2 minutes)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="results file (default: bench/results/<date>-<host>[-quick].md)")
+    parser.add_argument("--gpu-section", action="store_true",
+                        help="run section 7 (mixed precision, steps per call) even without a GPU")
+    arguments = parser.parse_args(argv)
+    settings = QUICK if arguments.quick else FULL
+    started = time.perf_counter()
+    load_before = load_average()
+
+    import bookkeeping
+    import common
+    import keras
+    import memory
+    import numpy as np
+    import quality
+    import startup
+    import tensorflow as tf
+    import throughput
+
+    mirror = common.mirror_folder()
+    rabbits = common.rabbit_rows()
+    images = common.tiled(rabbits, THROUGHPUT_DRAWINGS)
+    gpus = gpu_names()
+    rows: list[Row] = []
+
+    section_rows = throughput.measure(images, BATCH_SIZE, settings.rounds,
+                                                settings.steps_per_round, settings.warm_up_steps, log)
+    rows += section_rows
+    rows += bookkeeping.measure(common.tiled(rabbits, settings.bookkeeping_drawings), log)
+    rows += memory.measure(rabbits, log)
+    rows += startup.measure(mirror, log)
+    rows += quality.measure(settings.quality_images, settings.quality_samples, log)
+    if gpus or arguments.gpu_section:
+        rows += throughput.measure_gpu(images, BATCH_SIZE, settings.rounds,
+                                       settings.steps_per_round, settings.warm_up_steps, log=log)
+    else:
+        rows.append(Row("7 GPU", "throughput with mixed precision on/off, several steps per call",
+                        "no GPU here", "-", "skipped",
+                        "tf.config.list_physical_devices('GPU') is empty; run `make bench` on a GPU"))
+
+    today = datetime.date.today().isoformat()
+    host = socket.gethostname()
+    missed = [row for row in rows if row.status == "missed"]
+    header = [
+        f"# sketchdraw benchmarks, {today}, {host}{' (--quick)' if arguments.quick else ''}",
+        "",
+        f"- CPU: {cpu_description()}",
+        f"- GPU: {', '.join(gpus) if gpus else 'none'}",
+        f"- TensorFlow {tf.__version__}, Keras {keras.__version__}, numpy {np.__version__}, "
+        f"Python {platform.python_version()}, {platform.platform()}",
+        f"- load average (1/5/15 min) before: {load_before}; after: {load_average()}",
+        f"- data: real rabbit drawings from {mirror} ({len(rabbits)} drawings), tiled to "
+        f"{THROUGHPUT_DRAWINGS:,} in memory for throughput",
+        f"- settings: batch {BATCH_SIZE}, tutorial models for every contestant; {settings.rounds} "
+        f"interleaved rounds x {settings.steps_per_round} batches (warm-up {settings.warm_up_steps} "
+        f"untimed); bookkeeping on {settings.bookkeeping_drawings:,}-drawing epochs; quality "
+        f"budget {settings.quality_images:,} images seen, {settings.quality_samples} samples",
+        f"- took {time.perf_counter() - started:.0f} s; targets met "
+        f"{sum(row.status == 'met' for row in rows)}, missed {len(missed)}"
+        + (f" ({', '.join(row.figure for row in missed)})" if missed else ""),
+        "",
+    ]
+    document = "\n".join(header) + format_table(rows) + "\n"
+    print(document)
+    from sketchdraw.atomicfiles import atomic_write_text
+
+    output = arguments.output or RESULTS_DIR / f"{today}-{host}{'-quick' if arguments.quick else ''}.md"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output, document)
+    log(f"written to {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
