@@ -122,15 +122,17 @@ def kid(features_a, features_b, subsets: int = 100, subset_size: int | None = No
     averaged over `subsets` random subsets of `subset_size` items drawn without replacement from
     each set; returns (mean, standard deviation over subsets).
 
-    `subset_size` defaults to min(1000, N, M). Being unbiased, the mean can be slightly negative
-    for two samples of one distribution; unlike FID it does not grow as the sets get smaller.
+    `subset_size` defaults to min(1000, N // 2, M // 2): half the smaller set, so the subsets differ
+    and the spread means something (with the whole set every subset is the same one). Being
+    unbiased, the mean can be slightly negative for two samples of one distribution; unlike FID it
+    does not grow as the sets get smaller.
     """
     features_a = _feature_matrix(features_a, "kid features_a", 2)
     features_b = _feature_matrix(features_b, "kid features_b", 2)
     _same_dimensions(features_a, features_b)
     smallest = min(len(features_a), len(features_b))
     if subset_size is None:
-        subset_size = min(1000, smallest)
+        subset_size = max(2, min(1000, smallest // 2))
     if subset_size < 2:
         raise ValueError(f"kid: subset_size must be at least 2, got {subset_size}")
     if subset_size > smallest:
