@@ -463,7 +463,6 @@ def train_cycle(config: CycleConfig, images_x: np.ndarray | None = None,
             optimizers["discriminator_x"], optimizers["discriminator_y"], adversarial_loss,
             config.cycle_weight, config.effective_identity_weight, pool_x, pool_y)
 
-        trained = 0
         with loop.interruptible():
             for epoch in loop.epochs(config.epochs):
                 rate = learning_rate_at(epoch, config)
@@ -474,18 +473,14 @@ def train_cycle(config: CycleConfig, images_x: np.ndarray | None = None,
                 row["learning_rate"] = rate
                 save_translation_grid(run, run.epoch_image_path(epoch), networks, fixed_x, fixed_y,
                                       config.image_size)
-                loop.finish_epoch(epoch, row, config.epochs)
-                training.publish_pages(run)
-                trained += 1
-                for callback in callbacks:
-                    callback(epoch, run, row)
+                loop.finish_epoch(epoch, row, config.epochs, callbacks)
 
         run.save_gif()
         save_loss_plot(run)
         training.save_generator(networks.generator_x2y, run.root / GENERATOR_FILES["x2y"])
         training.save_generator(networks.generator_y2x, run.root / GENERATOR_FILES["y2x"])
         training.publish_pages(run)
-    return CycleResult(run, networks, trained)
+    return CycleResult(run, networks, loop.trained_epochs)
 
 
 def run_cycle_epoch(step, dataset, steps: int, batch_size: int, description: str,

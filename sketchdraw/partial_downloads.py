@@ -219,13 +219,7 @@ def _parse_header(start: bytes, url: str) -> tuple[int, int]:
                                    "with an error page instead of the data).")
         raise CorruptFileError(f"{url} is not a .npy file (it does not start with the numpy magic bytes).")
     handle = io.BytesIO(start)
-    try:
-        version = np.lib.format.read_magic(handle)
-        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0)
-        shape, fortran_order, dtype = read_header(handle, max_header_size=10000)
-    except ValueError as error:
-        raise CorruptFileError(f"{url} has an unreadable .npy header ({error}).") from None
+    shape, fortran_order, dtype = quickdraw.parse_npy_header(handle, url)
     if dtype.hasobject or dtype != np.uint8:
         raise CorruptFileError(f"{url} has dtype {dtype}, expected uint8 numpy_bitmap drawings.")
     if fortran_order or len(shape) != 2 or shape[1] != PIXELS or shape[0] < 1:

@@ -180,13 +180,7 @@ def read_bitmap_header(path: str | os.PathLike) -> tuple[int, int]:
                 raise CorruptFileError(f"{path} is empty (0 bytes).")
             raise CorruptFileError(f"{path} is not a .npy file (it does not start with the "
                                    "numpy magic bytes).")
-        try:
-            version = np.lib.format.read_magic(handle)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
-            shape, fortran_order, dtype = read_header(handle, max_header_size=10000)
-        except ValueError as error:
-            raise CorruptFileError(f"{path} has an unreadable .npy header ({error}).") from None
+        shape, fortran_order, dtype = parse_npy_header(handle, str(path))
         offset = handle.tell()
     if dtype.hasobject:
         raise CorruptFileError(f"{path} holds Python objects (it needs pickle to load); refused: "
@@ -201,6 +195,18 @@ def read_bitmap_header(path: str | os.PathLike) -> tuple[int, int]:
                                f"promises {shape[0]} x {PIXELS} = {shape[0] * PIXELS} (truncated "
                                "or padded download).")
     return int(shape[0]), offset
+
+
+def parse_npy_header(handle, name: str) -> tuple[tuple, bool, np.dtype]:
+    """(shape, fortran_order, dtype) from a `.npy` header at the handle's position (after it, the
+    handle stands at the data); an unreadable header is a CorruptFileError naming `name`."""
+    try:
+        version = np.lib.format.read_magic(handle)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        return read_header(handle, max_header_size=10000)
+    except ValueError as error:
+        raise CorruptFileError(f"{name} has an unreadable .npy header ({error}).") from None
 
 
 def _check_ndjson_start(path: Path) -> None:

@@ -835,25 +835,20 @@ def train_sketch2img(config: Sketch2ImgConfig, pairs: SketchPairs | None = None,
             grid = comparison_grid(held_out.sketches, images, held_out.photos)
             run.save_grid(grid, run.epoch_image_path(epoch), columns=3, scale=2)
 
-        trained = 0
         with loop.interruptible():
             for epoch in loop.epochs(config.epochs):
                 row = training.run_epoch(step, dataset, steps_per_epoch, config.batch_size,
                                          description=f"epoch {epoch}/{config.epochs}",
                                          progress=config.progress)
                 held_out_grid(epoch)
-                loop.finish_epoch(epoch, row, config.epochs)
-                training.publish_pages(run)
-                trained += 1
-                for callback in callbacks:
-                    callback(epoch, run, row)
+                loop.finish_epoch(epoch, row, config.epochs, callbacks)
 
         run.save_gif()
         plots.save_history_plots(run)
         training.save_generator(generator, run.generator_path)
         _samples_sheet(run, generator, held_out, statistics, config)
         training.publish_pages(run)
-    return Sketch2ImgResult(run, generator, discriminator, trained, held_out_files)
+    return Sketch2ImgResult(run, generator, discriminator, loop.trained_epochs, held_out_files)
 
 
 def _save_held_out_sketches(run: RunFolder, held_out: SketchPairs) -> list[Path]:

@@ -203,6 +203,7 @@ class ResumableLoop:
         self._saved_epoch = 0
         self.last_completed_epoch = 0
         self.current_epoch = 0
+        self.trained_epochs = 0  # in this call
 
     def restore(self) -> int:
         """Restore the newest checkpoint, if any; return the last completed epoch (0 when new)."""
@@ -256,13 +257,19 @@ class ResumableLoop:
                      f"{self.last_completed_epoch}; run the same command again to resume")
             raise
 
-    def finish_epoch(self, epoch: int, row: dict, total: int) -> None:
+    def finish_epoch(self, epoch: int, row: dict, total: int, callbacks: Iterable = ()) -> None:
+        """After an epoch's grid is saved: its history row, a checkpoint when due, the refreshed
+        gallery pages, then each callback(epoch, run folder, row)."""
         self.run.append_history({"epoch": epoch, **row})
         if epoch % self.checkpoint_every == 0 or epoch == total:
             self.save(epoch)
         else:
             self.completed_epochs.assign(epoch)
         self.last_completed_epoch = epoch
+        self.trained_epochs += 1
+        publish_pages(self.run)
+        for callback in callbacks:
+            callback(epoch, self.run, row)
 
 
 def prepare_run_folder(run: RunFolder, config, resumable: frozenset | None = None) -> None:
@@ -474,7 +481,6 @@ def train(config: RunConfig, images: np.ndarray | None = None,
                             "discriminator": discriminator_optimizer})
         steps_per_epoch = len(images) // config.batch_size
 
-        trained = 0
         with loop.interruptible():
             for epoch in loop.epochs(config.epochs):
                 row = run_epoch(steps, distributed, steps_per_epoch, config.batch_size,
@@ -483,15 +489,11 @@ def train(config: RunConfig, images: np.ndarray | None = None,
                                 batches_done=batches_done, detector=detector)
                 grid = artifacts.to_uint8(shown(fixed_noise, training=False).numpy())
                 run.save_epoch_grid(epoch, grid, columns=config.grid_size, invert=invert)
-                loop.finish_epoch(epoch, row, config.epochs)
-                publish_pages(run)
-                trained += 1
-                for callback in callbacks:
-                    callback(epoch, run, row)
+                loop.finish_epoch(epoch, row, config.epochs, callbacks)
 
         finish_run(run, shown, images, image_shape, config.noise_dim, config.seed, invert)
         publish_pages(run)
-    return TrainResult(run, shown, discriminator, trained)
+    return TrainResult(run, shown, discriminator, loop.trained_epochs)
 
 
 def run_epoch(steps, distributed_dataset, steps_per_epoch: int, batch_size: int,
