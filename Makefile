@@ -80,7 +80,7 @@ evaluate: $(STAMP)
 	$(BIN)/python -m sketchdraw evaluate --run "$(RUN)" $(call opt,--categories,$(CATEGORIES))
 
 draw: $(STAMP)
-	$(BIN)/python -m sketchdraw draw --run "$(RUN)" --sketch "$(SKETCH)"
+	$(BIN)/python -m sketchdraw draw --run "$(RUN)" --sketch $(foreach item,$(SKETCH),"$(item)")
 
 gallery: $(STAMP)
 	$(BIN)/python -m sketchdraw gallery --runs-dir "$(RUNS)"
