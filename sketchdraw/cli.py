@@ -45,11 +45,7 @@ def run_family_command(arguments: argparse.Namespace, family: str) -> int:
                          domain_y=_absolute(arguments.domain_y))
     else:
         overrides.update(data_root=_absolute(arguments.data))
-    for item in arguments.set or []:
-        key, separator, value = item.partition("=")
-        if not separator:
-            raise ValueError(f"--set wants key=value, got {item!r}")
-        overrides[key.strip()] = _parse_value(value)
+    overrides.update(_set_items(arguments.set))
     config = module.resolve(arguments.experiment, **overrides)
     if family == "cyclegan":
         config.validate(need_data=True)  # fail in a second, before a kernel starts
@@ -115,20 +111,35 @@ def run_command(arguments: argparse.Namespace) -> int:
         "data": str(Path(arguments.data).resolve()) if arguments.data else None,
         "runs_dir": str(Path(arguments.runs_dir).resolve()),
     }
-    hints = typing.get_type_hints(experiments.RunConfig)
-    for item in arguments.set or []:
+    overrides.update(_set_items(arguments.set))
+    source = overrides.get("source") or experiments.preset(arguments.experiment).source
+    if source not in NOTEBOOKS:
+        raise ValueError(f"unknown data source {source!r}; known: {', '.join(sorted(NOTEBOOKS))}")
+    notebook = Path(arguments.notebook) if arguments.notebook else \
+        REPO_ROOT / "notebooks" / NOTEBOOKS[source]
+    # Parameters of the notebook itself that are no run setting (e.g. quality_every) go to the
+    # notebook only; everything else is a RunConfig field and is checked here, before a kernel.
+    import papermill
+
+    cell = papermill.inspect_notebook(str(notebook))
+    fields = set(typing.get_type_hints(experiments.RunConfig))
+    notebook_only = {key: overrides.pop(key) for key in list(overrides)
+                     if key not in fields and key in cell and key != "settings"}
+    config = experiments.resolve(arguments.experiment, **overrides)
+    parameters = notebook_parameters(notebook, arguments.experiment,
+                                     {**overrides, **notebook_only, "name": config.name})
+    return _execute(notebook, config.run_dir, parameters, arguments.kernel)
+
+
+def _set_items(items) -> dict:
+    """`--set key=value` pairs as a dict (values parsed as JSON when they parse)."""
+    values = {}
+    for item in items or []:
         key, separator, value = item.partition("=")
         if not separator:
             raise ValueError(f"--set wants key=value, got {item!r}")
-        overrides[key.strip()] = _parse_value(value)
-        if hints.get(key.strip()) is float and isinstance(overrides[key.strip()], int):
-            overrides[key.strip()] = float(overrides[key.strip()])
-    config = experiments.resolve(arguments.experiment, **overrides)
-    notebook = Path(arguments.notebook) if arguments.notebook else \
-        REPO_ROOT / "notebooks" / NOTEBOOKS[config.source]
-    parameters = notebook_parameters(notebook, arguments.experiment,
-                                     {**overrides, "name": config.name})
-    return _execute(notebook, config.run_dir, parameters, arguments.kernel)
+        values[key.strip()] = _parse_value(value)
+    return values
 
 
 def notebook_parameters(notebook: Path, experiment: str, overrides: dict) -> dict:

@@ -41,6 +41,7 @@ checkpoint_every = None           # epochs between checkpoints (5)
 name = None                       # run folder name (the experiment, or the category)
 mirror = None                     # folder or URL replacing Google's bucket (offline machines)
 runs_dir = "runs"                 # where run folders go
+quality_every = 0                 # > 0: CS and KID every K epochs into history.csv (a multiple of checkpoint_every)
 settings = {}                     # any other setting, e.g. {"ema_decay": 0.999, "augment": "cutout"}
 """, tags=["parameters"])
 
@@ -113,7 +114,12 @@ it. The grid below is replaced by the newest one after every epoch.
 """)
 
 code("""
-result = training.train(config, images=images, callbacks=[display.live_epoch_grid()])
+callbacks = [display.live_epoch_grid()]
+if quality_every:
+    from sketchdraw import evaluation
+
+    callbacks.append(evaluation.quality_callback(config, every=quality_every))
+result = training.train(config, images=images, callbacks=callbacks)
 print(f"trained {result.epochs_trained} epoch(s) in this call; run folder: {result.run.root}")
 """)
 
