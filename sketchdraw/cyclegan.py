@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from sketchdraw import artifacts, losses, paintings, pipeline, training
 from sketchdraw.artifacts import RunFolder
-from sketchdraw.experiments import check_run_name, check_type, given_overrides
+from sketchdraw.experiments import Settings, check_run_name, check_type, given_overrides
 from sketchdraw.models import cyclegan as cycle_models
 from sketchdraw.registry import Registry, unknown_name_message
 
@@ -48,7 +48,7 @@ TRANSLATE_BATCH = 16  # images per generator call in `translate`: bounded memory
 
 # -- settings --------------------------------------------------------------------------------------
 @dataclass
-class CycleConfig:
+class CycleConfig(Settings):
     experiment: str = "photo2vangogh"
     name: str = "photo2vangogh"  # the run folder: <runs_dir>/<name>
     # data: two folders of images (any sizes; decoded, center-cropped and resized once)
@@ -85,10 +85,6 @@ class CycleConfig:
     progress: bool = True
 
     @property
-    def run_dir(self) -> Path:
-        return Path(self.runs_dir) / self.name
-
-    @property
     def effective_identity_weight(self) -> float:
         return 0.5 * self.cycle_weight if self.identity_weight is None else float(self.identity_weight)
 
@@ -96,16 +92,9 @@ class CycleConfig:
     def effective_decay_start_epoch(self) -> int:
         return self.epochs // 2 if self.decay_start_epoch is None else self.decay_start_epoch
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
     @classmethod
     def from_dict(cls, values: dict, where: str = "settings") -> CycleConfig:
-        known = {item.name for item in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"{where}: " + "; ".join(
-                unknown_name_message("setting", name, known) for name in unknown))
+        cls.check_names(values, where)
         return cls(**values).validate()
 
     def validate(self, need_data: bool = False) -> CycleConfig:
@@ -498,9 +487,7 @@ def run_cycle_epoch(step, dataset, steps: int, batch_size: int, description: str
             count += 1
             bar.update(1)
     seconds = time.perf_counter() - start
-    row = {key: float(value) / max(count, 1) for key, value in totals.items()}
-    row["seconds"] = seconds
-    row["images_per_second"] = count * batch_size / seconds if seconds > 0 else 0.0
+    row = training.epoch_row(totals, count, batch_size, seconds)
     if progress:
         print(f"{description}: generators {row.get('generator_loss', float('nan')):.3f} "
               f"(cycle {row.get('cycle_loss', float('nan')):.3f}), discriminators "

@@ -29,8 +29,32 @@ RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,99}$")
 RESUMABLE_CHANGES = frozenset({"epochs", "checkpoint_every", "mirror", "runs_dir", "progress"})
 
 
+class Settings:
+    """What every family's settings dataclass shares (RunConfig, cyclegan.CycleConfig,
+    sketch2img.Sketch2ImgConfig): its run folder and the JSON round trip of config.json."""
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.runs_dir) / self.name
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def check_names(cls, values, where: str = "settings") -> None:
+        """A settings dict must be a JSON object of known names (close names suggested)."""
+        if not isinstance(values, dict):
+            raise ValueError(f"{where}: the settings must be a JSON object of name: value pairs, "
+                             f"got {type(values).__name__}")
+        known = {item.name for item in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{where}: " + "; ".join(
+                unknown_name_message("setting", name, known) for name in unknown))
+
+
 @dataclass
-class RunConfig:
+class RunConfig(Settings):
     experiment: str = "rabbit"
     name: str = "rabbit"  # the run folder: <runs_dir>/<name>
     # data
@@ -79,25 +103,10 @@ class RunConfig:
     runs_dir: str = "runs"
     progress: bool = True
 
-    # -- derived -------------------------------------------------------------------------------
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.runs_dir) / self.name
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
     @classmethod
     def from_dict(cls, values: dict, where: str = "settings") -> RunConfig:
         """Build from a dict (config.json, notebook parameters), checking every field's type."""
-        if not isinstance(values, dict):
-            raise ValueError(f"{where}: the settings must be a JSON object of name: value pairs, "
-                             f"got {type(values).__name__}")
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(f"{where}: " + "; ".join(
-                unknown_name_message("setting", name, known) for name in unknown))
+        cls.check_names(values, where)
         hints = typing.get_type_hints(cls)
         for name, value in values.items():
             check_type(name, value, hints[name], where)

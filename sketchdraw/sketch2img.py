@@ -42,7 +42,7 @@ import tensorflow as tf
 from sketchdraw import artifacts, losses, training
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.atomicfiles import atomic_write_text
-from sketchdraw.experiments import check_run_name, check_type, given_overrides
+from sketchdraw.experiments import Settings, check_run_name, check_type, given_overrides
 from sketchdraw.registry import Registry, unknown_name_message
 
 LAYOUTS = ("simple", "sketchy")
@@ -471,7 +471,7 @@ RESUMABLE_CHANGES = frozenset({"epochs", "checkpoint_every", "runs_dir", "progre
 
 
 @dataclass
-class Sketch2ImgConfig:
+class Sketch2ImgConfig(Settings):
     experiment: str = "faces_sketch2photo"
     name: str = "faces_sketch2photo"
     # data
@@ -508,20 +508,9 @@ class Sketch2ImgConfig:
     runs_dir: str = "runs"
     progress: bool = True
 
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.runs_dir) / self.name
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
     @classmethod
     def from_dict(cls, values: dict, where: str = "settings", check_weights: bool = True):
-        known = {item.name for item in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"{where}: " + "; ".join(
-                unknown_name_message("setting", name, known) for name in unknown))
+        cls.check_names(values, where)
         return cls(**values).validate(check_weights=check_weights)
 
     def validate(self, check_weights: bool = True) -> Sketch2ImgConfig:

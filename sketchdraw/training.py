@@ -537,17 +537,24 @@ def run_epoch(steps, distributed_dataset, steps_per_epoch: int, batch_size: int,
     if batches_done is not None:
         batches_done.assign_add(count)
     seconds = time.perf_counter() - start
-    row = {key: float(value) / max(count, 1) for key, value in totals.items()}
+    row = epoch_row(totals, count, batch_size, seconds)
     row.update(updates)
     if detector is not None:
         row["learning_rate_raises"] = raises
-    row["seconds"] = seconds
-    row["images_per_second"] = count * batch_size / seconds if seconds > 0 else 0.0
     if progress:
         print(f"{description}: generator loss {row.get('generator_loss', float('nan')):.4f}, "
               f"discriminator loss {row.get('discriminator_loss', float('nan')):.4f}, "
               f"{seconds:.1f} s, {row['images_per_second']:.0f} images/s",
               file=sys.stderr, flush=True)
+    return row
+
+
+def epoch_row(totals: dict, count: int, batch_size: int, seconds: float) -> dict:
+    """The history row of an epoch: each summed statistic averaged over its `count` batches, plus
+    seconds and training images per second."""
+    row = {key: float(value) / max(count, 1) for key, value in totals.items()}
+    row["seconds"] = seconds
+    row["images_per_second"] = count * batch_size / seconds if seconds > 0 else 0.0
     return row
 
 
