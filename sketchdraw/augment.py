@@ -4,7 +4,9 @@ Small painting sets (398 Van Gogh paintings) let the discriminator memorise the 
 cure of Zhao et al. is to augment *both* the real and the generated images every time the
 discriminator sees them, in the discriminator step and in the generator step, with transformations
 that are differentiable, so the generator still gets gradients through them. A policy string such as
-`"color,translation,cutout"` picks the transformations by name from `AUGMENTATIONS`. This module
+`"color,translation,cutout"` picks the transformations by name from `AUGMENTATIONS`;
+`page_translation` and `page_cutout` are the same two for line drawings, filling with blank page
+(-1) instead of 0 (grey). This module
 works on batches of NHWC float images in [-1, 1] with TensorFlow ops only (usable inside a
 `tf.function` train step); it is not the tf.data pipeline's input augmentation (horizontal flips of
 the real images live in `pipeline.py`) and it does not decide where in the train step it is called.
@@ -117,6 +119,26 @@ def random_cutout(images: tf.Tensor, random: _RandomNumbers) -> tf.Tensor:
     erased = inside_rows[:, :, tf.newaxis] & inside_columns[:, tf.newaxis, :]  # (batch, height, width)
     keep = tf.cast(tf.logical_not(erased), images.dtype)[..., tf.newaxis]
     return images * keep
+
+
+PAGE = -1.0  # a blank page in [-1, 1] drawings (numpy_bitmap: 0 = no ink)
+
+
+def _on_the_page(augmentation: Augmentation) -> Augmentation:
+    """The augmentation with the pixels it uncovers or erases set to the blank page (-1), not 0.
+
+    For line drawings a zero fill paints a grey border or a grey square that no real drawing has;
+    shifting the images so the page is 0, augmenting, and shifting back fills with blank page
+    instead and keeps the operation differentiable.
+    """
+    def on_the_page(images: tf.Tensor, random: _RandomNumbers) -> tf.Tensor:
+        return augmentation(images - PAGE, random) + PAGE
+
+    return on_the_page
+
+
+AUGMENTATIONS.register("page_translation")(_on_the_page(random_translation))
+AUGMENTATIONS.register("page_cutout")(_on_the_page(random_cutout))
 
 
 def parse_policy(policy: str | None) -> list[str]:

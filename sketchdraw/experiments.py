@@ -91,6 +91,7 @@ class RunConfig(Settings):
     discriminator_warmup_batches: int = 0  # train only the discriminator for the first K batches
     loss: str = "bce"  # "bce", "hinge", "least_squares", "wgan_gp"
     gradient_penalty_weight: float = 10.0  # wgan_gp only
+    r1_weight: float = 0.0  # > 0: R1 penalty (weight/2 * |grad D(real)|^2) in the discriminator loss
     label_treatment: str = "none"  # "none", "smooth", "noisy", "flip" or e.g. "noisy,flip"
     ema_decay: float = 0.0  # > 0: keep a moving average of the generator for grids and saving
     stuck_window: int = 0  # > 0: batches over which flat losses raise the learning rates
@@ -136,7 +137,7 @@ class RunConfig(Settings):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         for name in ("discriminator_warmup_batches", "stuck_window", "l2",
-                     "gradient_penalty_weight"):
+                     "gradient_penalty_weight", "r1_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.generator_steps_per_discriminator_step > 1 < self.discriminator_steps_per_generator_step:

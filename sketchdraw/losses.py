@@ -179,6 +179,22 @@ def gradient_penalty(discriminator, real_images, fake_images, weight: float = 10
     return weight * tf.square(norms - 1.0)
 
 
+def r1_penalty(discriminator, real_images, weight: float = 1.0, training: bool = True):
+    """weight / 2 * ||grad_x D(x)||^2 per real example (Mescheder et al. 2018, "Which training
+    methods for GANs do actually converge?"): the discriminator is pushed to be flat on the real
+    data, which keeps it from overfitting a small training set. Call it inside the
+    discriminator's GradientTape. Returns shape (batch,)."""
+    if weight < 0:
+        raise ValueError(f"R1 weight must be >= 0, got {weight}")
+    real_images = tf.convert_to_tensor(real_images)
+    with tf.GradientTape() as tape:
+        tape.watch(real_images)
+        logits = discriminator(real_images, training=training)
+    gradients = tape.gradient(logits, real_images)  # of their sum: one logit per example
+    squared = tf.reshape(tf.square(gradients), [tf.shape(real_images)[0], -1])
+    return 0.5 * weight * tf.reduce_sum(squared, axis=1)
+
+
 # ---------------------------------------------------------------------------------------------
 # Label treatments: targets for the discriminator's real and fake examples.
 

@@ -55,6 +55,7 @@ class StepOptions:
     augment: str = ""  # DiffAugment policy applied to real and generated images before D
     label_treatment: str = "none"  # smoothed / noisy / flipped targets (losses.make_labels)
     gradient_penalty_weight: float = 10.0  # used when the loss asks for a gradient penalty
+    r1_weight: float = 0.0  # > 0: R1 penalty on the (augmented) real images
 
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
@@ -88,7 +89,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         noise = tf.random.normal([batch, noise_dim])
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             generated = generator(noise, training=True)
-            real_logits = discriminator(seen_by_discriminator(images), training=True)
+            real_seen = seen_by_discriminator(images)
+            real_logits = discriminator(real_seen, training=True)
             fake_logits = discriminator(seen_by_discriminator(generated), training=True)
             generator_loss = tf.nn.compute_average_loss(
                 loss.generator(fake_logits), global_batch_size=global_batch_size)
@@ -101,6 +103,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             if loss.needs_gradient_penalty:
                 per_example += losses.gradient_penalty(
                     discriminator, images, generated, weight=options.gradient_penalty_weight)
+            if options.r1_weight > 0:
+                per_example += losses.r1_penalty(discriminator, real_seen, options.r1_weight)
             discriminator_loss = tf.nn.compute_average_loss(
                 per_example, global_batch_size=global_batch_size)
             generator_total = generator_loss + _regularization(generator)
@@ -458,7 +462,8 @@ def train(config: RunConfig, images: np.ndarray | None = None,
                                          seed=config.seed, flip=config.flip)
         distributed = strategy.experimental_distribute_dataset(dataset)
         options = StepOptions(augment=config.augment, label_treatment=config.label_treatment,
-                              gradient_penalty_weight=config.gradient_penalty_weight)
+                              gradient_penalty_weight=config.gradient_penalty_weight,
+                              r1_weight=config.r1_weight)
         steps = {
             variant: make_train_step(
                 generator, discriminator, generator_optimizer, discriminator_optimizer,

@@ -16,7 +16,7 @@ def _images(shape=(4, 16, 16, 3), seed=0):
 
 
 def test_policy_names():
-    assert policy_names() == ["color", "cutout", "translation"]
+    assert policy_names() == ["color", "cutout", "page_cutout", "page_translation", "translation"]
     assert parse_policy(" color, translation ,cutout,") == ["color", "translation", "cutout"]
 
 
@@ -140,3 +140,17 @@ def test_bad_images_are_value_errors(images, message):
 def test_policy_must_be_a_string():
     with pytest.raises(ValueError, match="comma-separated"):
         parse_policy(["color"])
+
+
+def test_page_policies_fill_with_blank_page_not_grey():
+    # A line drawing: ink (1) on a blank page (-1). The page_ variants never make a 0 (grey) pixel.
+    drawing = -np.ones((64, 28, 28, 1), "float32")
+    drawing[:, 8:20, 12:16] = 1.0
+    for policy in ["page_translation", "page_cutout", "page_translation,page_cutout"]:
+        augmented = diff_augment(tf.constant(drawing), policy, seed=5).numpy()
+        assert set(np.unique(augmented)) <= {-1.0, 1.0}, policy
+        assert not np.array_equal(augmented, drawing), policy
+    # The same geometry as the paper's ops: the uncovered/erased pixels are where those put 0.
+    zero_filled = diff_augment(tf.constant(drawing), "translation,cutout", seed=5).numpy()
+    page_filled = diff_augment(tf.constant(drawing), "page_translation,page_cutout", seed=5).numpy()
+    np.testing.assert_array_equal(np.where(zero_filled == 0, -1.0, zero_filled), page_filled)

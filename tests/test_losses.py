@@ -157,3 +157,21 @@ def test_bad_label_treatments():
         losses.check_label_treatment(losses.get("hinge"), "smooth")
     losses.check_label_treatment(losses.get("hinge"), "none")
     losses.check_label_treatment(losses.get("bce"), "noisy,flip")
+
+
+def test_r1_penalty_is_half_the_weight_times_the_squared_input_gradient():
+    # D(x) = w . x: grad = w everywhere, so R1 = weight / 2 * ||w||^2 = 5 * 9 for every example.
+    penalty = losses.r1_penalty(linear_critic(3.0), images(1), weight=10.0)
+    assert penalty.shape == (8,)
+    np.testing.assert_allclose(penalty.numpy(), 45.0, rtol=1e-5)
+
+
+def test_r1_penalty_reaches_the_discriminator_weights():
+    critic = linear_critic(2.0)
+    with tf.GradientTape() as tape:
+        penalty = tf.reduce_mean(losses.r1_penalty(critic, images(1), weight=1.0))
+    kernel_gradient = tape.gradient(penalty, critic.layers[-1].kernel)
+    # d/dw (||w||^2 / 2) = w: the penalty pulls the weights towards a flat discriminator.
+    np.testing.assert_allclose(kernel_gradient.numpy(), critic.layers[-1].kernel.numpy(), rtol=1e-5)
+    with pytest.raises(ValueError, match="R1 weight"):
+        losses.r1_penalty(critic, images(1), weight=-1.0)

@@ -71,6 +71,7 @@ def test_optimizer_step_counts_follow_the_schedule(rabbits, schedule_settings, g
     {"loss": "wgan_gp"},
     {"label_treatment": "noisy,flip"},
     {"augment": "translation,cutout"},
+    {"augment": "page_translation,page_cutout", "r1_weight": 1.0},
     {"activation": "relu_variant", "spectral_norm": True},
     {"normalization": "instance", "discriminator_normalization": "batch"},
     {"ema_decay": 0.9},
@@ -114,6 +115,7 @@ def test_options_are_checked_before_training(tmp_path):
         ({"generator_steps_per_discriminator_step": 2,
           "discriminator_steps_per_generator_step": 2}, "not both"),
         ({"ema_decay": 1.5}, "ema_decay"),
+        ({"r1_weight": -1.0}, "r1_weight"),
     ]:
         with pytest.raises(ValueError, match=message):
             config_for(tmp_path, **overrides)

@@ -1,0 +1,291 @@
+"""The small-data ablation (issue 11): settings x seeds on the first N drawings of a category, each
+trained to the same images-seen budget, measured with the project's own metrics.
+
+    python bench/small_data.py                       # the ladder on rabbit, seeds 1 and 2
+    python bench/small_data.py --category flower --settings seed001,rabbit_small --seeds 1,2
+    make ablation [CATEGORY=cat] [SETTINGS=a,b] [SEEDS=1,2] [IMAGES=128000] [WORKERS=2]
+
+Every run trains through `training.train` on the first `--train` drawings (`limit`, so the rest of
+the file stays unseen for the reference row), for the epochs that make `--images` images seen at
+its batch size, with the quality callback measuring CS and KID along the way (history.csv,
+quality.png), then `evaluation.evaluate` writes its metrics.json. Runs go to
+`<runs-dir>/<category>-<setting>-s<seed>` and are resumed/skipped when rerun, so an interrupted
+ablation continues where it stopped. `--workers` runs that many trainings at once, each a
+subprocess with its share of the CPU threads (two one-thread runs beat one two-thread run on
+these small models).
+
+The table (`bench/results/small-data-<category>-<date>.md`) holds one row per setting and seed,
+the mean per setting, the real held-out row and the issue's four targets, judged per row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import mirror_folder  # noqa: E402
+
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+DRAWINGS_PER_CATEGORY = 450  # the classifier's first N per category; the GAN's training set size
+
+# The ladder: each setting adds one ingredient to the one before it, starting from seed 001's
+# recipe. Values: (preset, overrides). `limit`, `epochs`, `seed` and the names are set per run.
+SETTINGS: dict[str, tuple[str, dict]] = {
+    "seed001": ("rabbit", {}),
+    "adam": ("rabbit", {"generator_learning_rate": 2e-4, "discriminator_learning_rate": 2e-4,
+                        "generator_beta1": 0.5, "discriminator_beta1": 0.5}),
+}
+SETTINGS["upsample"] = ("rabbit", {**SETTINGS["adam"][1], "model": "upsample"})
+SETTINGS["batch64"] = ("rabbit", {**SETTINGS["upsample"][1], "batch_size": 64})
+SETTINGS["diffaugment"] = ("rabbit", {**SETTINGS["batch64"][1], "augment": "translation,cutout"})
+SETTINGS["ema"] = ("rabbit", {**SETTINGS["diffaugment"][1], "ema_decay": 0.99})
+SETTINGS["hinge"] = ("rabbit", {**SETTINGS["ema"][1], "loss": "hinge"})
+SETTINGS["spectral_norm"] = ("rabbit", {**SETTINGS["ema"][1], "spectral_norm": True})
+# Single ingredients on the seed 001 recipe.
+SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
+SETTINGS["seed001+diffaugment"] = ("rabbit", {"augment": "translation,cutout"})
+SETTINGS["seed001+ema"] = ("rabbit", {"ema_decay": 0.99})
+SETTINGS["rabbit_small"] = ("rabbit_small", {})
+LADDER = ["seed001", "adam", "upsample", "batch64", "diffaugment", "ema"]
+
+TARGETS = ("CS >= real", "KID <= 2x real", "GD >= 0.9x real", "memorisation >= real")
+
+
+def add_setting(name: str, preset: str, overrides: dict) -> None:
+    """Register one more setting (tests and notebooks may add their own)."""
+    SETTINGS[name] = (preset, dict(overrides))
+
+
+def run_name(category: str, setting: str, seed: int) -> str:
+    return f"{category}-{setting}-s{seed}"
+
+
+def make_config(setting: str, seed: int, category: str, train: int, images: int, runs_dir: str,
+                mirror: str, quality_every_images: int):
+    """The RunConfig of one (setting, seed): epochs for the budget, checkpoints where the quality
+    callback measures. Returns (config, quality_every_epochs)."""
+    from sketchdraw import experiments
+
+    if setting not in SETTINGS:
+        from sketchdraw.registry import unknown_name_message
+
+        raise SystemExit(unknown_name_message("setting", setting, SETTINGS))
+    preset, overrides = SETTINGS[setting]
+    batch_size = overrides.get("batch_size", experiments.preset(preset).batch_size)
+    if batch_size > train:
+        raise SystemExit(f"setting {setting}: batch size {batch_size} is larger than the {train} "
+                         "training drawings")
+    per_epoch = train // batch_size * batch_size
+    epochs = max(1, math.ceil(images / per_epoch))
+    every = max(1, round(quality_every_images / per_epoch))
+    config = experiments.resolve(
+        preset, **{**overrides, "category": category, "name": run_name(category, setting, seed),
+                   "runs_dir": runs_dir, "limit": train, "limit_seed": None, "epochs": epochs,
+                   "seed": seed, "mirror": mirror, "checkpoint_every": every, "progress": False})
+    return config, every
+
+
+def run_one(args) -> None:
+    """Train (or resume) and evaluate one (setting, seed) in this process."""
+    import tensorflow as tf
+
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    from sketchdraw import evaluation, training
+    from sketchdraw.artifacts import RunFolder
+
+    config, every = make_config(args.one, args.seed_value, args.category, args.train, args.images,
+                                args.runs_dir, args.mirror, args.quality_every)
+    run = RunFolder(config.run_dir)
+    if run.metrics_path.is_file() and len(run.read_history()) >= config.epochs:
+        print(f"{config.name}: done already", flush=True)
+        return
+    classifier = classifier_for(args)
+    start = time.perf_counter()
+    callback = evaluation.quality_callback(config, every=every, samples=450, classifier=classifier,
+                                           progress=False)
+    training.train(config, callbacks=[callback])
+    seconds = time.perf_counter() - start
+    document = evaluation.evaluate(config.run_dir, samples=1000, classifier=classifier,
+                                   progress=False)
+    document["train_seconds"] = round(seconds, 1)
+    from sketchdraw.atomicfiles import atomic_write_text
+
+    atomic_write_text(run.metrics_path, json.dumps(document, indent=2) + "\n")
+    generated = document["generated"]
+    print(f"{config.name}: CS {generated['cs']:.3f} KID {generated['kid_mean']:.4f} "
+          f"GD {generated['gd']:.2f} mem {generated['memorisation_distance']:.2f} "
+          f"({seconds:.0f} s)", flush=True)
+
+
+def classifier_for(args):
+    from sketchdraw import evaluation
+
+    categories = evaluation.choose_categories(args.category, None, args.mirror)
+    return evaluation.domain_classifier(categories, DRAWINGS_PER_CATEGORY, args.mirror,
+                                        progress=False)
+
+
+def run_all(args, settings: list[str], seeds: list[int]) -> None:
+    """Every (setting, seed) as a subprocess, `workers` at a time; failures reported, not fatal."""
+    classifier_for(args)  # train and cache the judge once, before the workers race for it
+    jobs = [(setting, seed) for seed in seeds for setting in settings]  # one seed of all first
+    threads = max(1, (os.cpu_count() or 1) // args.workers)
+    running: list[tuple[subprocess.Popen, str]] = []
+    failed = []
+    log_dir = Path(args.runs_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    while jobs or running:
+        while jobs and len(running) < args.workers:
+            setting, seed = jobs.pop(0)
+            name = run_name(args.category, setting, seed)
+            command = [sys.executable, __file__, "--one", setting, "--seed-value", str(seed),
+                       "--category", args.category, "--train", str(args.train), "--images",
+                       str(args.images), "--runs-dir", args.runs_dir, "--mirror", args.mirror,
+                       "--quality-every", str(args.quality_every), "--threads", str(threads)]
+            log = open(log_dir / f"{name}.log", "a")
+            print(f"start {name}", flush=True)
+            running.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), name))
+        time.sleep(2)
+        for process, name in list(running):
+            if process.poll() is not None:
+                running.remove((process, name))
+                tail = (log_dir / f"{name}.log").read_text().strip().splitlines()[-1:] or [""]
+                print(f"{'finished' if process.returncode == 0 else 'FAILED'} {name}: {tail[0]}",
+                      flush=True)
+                if process.returncode:
+                    failed.append(name)
+    if failed:
+        print(f"{len(failed)} runs failed: {', '.join(failed)} (logs in {log_dir})")
+
+
+# -- the table -------------------------------------------------------------------------------------
+def collect(runs_dir: str, category: str, settings: list[str], seeds: list[int]) -> list[dict]:
+    from sketchdraw import evaluation
+
+    rows = []
+    for setting in settings:
+        for seed in seeds:
+            document = evaluation.read_metrics(Path(runs_dir) / run_name(category, setting, seed))
+            if document is not None:
+                rows.append({"setting": setting, "seed": seed, "document": document})
+    return rows
+
+
+def judge(row: dict, real: dict) -> list[bool]:
+    return [row["cs"] >= real["cs"], row["kid_mean"] <= 2 * real["kid_mean"],
+            row["gd"] >= 0.9 * real["gd"], row["memorisation_distance"] >= real["memorisation_distance"]]
+
+
+def format_table(rows: list[dict]) -> str:
+    if not rows:
+        return "(no finished runs)\n"
+    real = rows[0]["document"]["real_held_out"]
+    header = ("| setting | seed | images seen | CS | KID (mean ± std) | GD | memorisation | FID | "
+              "targets met | train s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+    lines = []
+    by_setting: dict[str, list[dict]] = {}
+    for row in rows:
+        generated = row["document"]["generated"]
+        by_setting.setdefault(row["setting"], []).append(generated)
+        met = judge(generated, real)
+        lines.append(f"| {row['setting']} | {row['seed']} | {row['document']['images_seen']:,} | "
+                     f"{generated['cs']:.3f} | {generated['kid_mean']:.3f} ± {generated['kid_std']:.3f} | "
+                     f"{generated['gd']:.2f} | {generated['memorisation_distance']:.2f} | "
+                     f"{generated['fid']:.1f} | {sum(met)}/4 | "
+                     f"{row['document'].get('train_seconds', '-')} |")
+    for setting, values in by_setting.items():
+        if len(values) < 2:
+            continue
+        mean = {key: statistics.fmean(value[key] for value in values)
+                for key in ("cs", "kid_mean", "gd", "memorisation_distance", "fid")}
+        lines.append(f"| **{setting} mean** | {len(values)} seeds | | {mean['cs']:.3f} | "
+                     f"{mean['kid_mean']:.3f} | {mean['gd']:.2f} | {mean['memorisation_distance']:.2f} | "
+                     f"{mean['fid']:.1f} | | |")
+    lines.append(f"| real held-out ({real['count']} unseen) | | | {real['cs']:.3f} | "
+                 f"{real['kid_mean']:.4f} ± {real['kid_std']:.4f} | {real['gd']:.2f} | "
+                 f"{real['memorisation_distance']:.2f} | {real['fid']:.2f} | | |")
+    lines.append(f"| **targets** | | | >= {real['cs']:.3f} | <= {2 * real['kid_mean']:.4f} | "
+                 f">= {0.9 * real['gd']:.2f} | >= {real['memorisation_distance']:.2f} | | | |")
+    return header + "\n".join(lines) + "\n"
+
+
+def write_results(args, rows: list[dict]) -> Path:
+    from sketchdraw.atomicfiles import atomic_write_text
+
+    date = datetime.date.today().isoformat()
+    path = Path(args.results_dir) / f"small-data-{args.category}-{date}.md"
+    classifier = rows[0]["document"]["classifier"] if rows else {}
+    text = (f"# Small-data ablation on {args.category}: first {args.train} drawings, "
+            f"{args.images:,} images seen per run\n\n"
+            f"Command: `python bench/small_data.py --category {args.category} --settings "
+            f"{','.join(args.settings)} --seeds {','.join(map(str, args.seeds))} --images {args.images}`\n\n"
+            f"Judge: {len(classifier.get('categories', []))}-category classifier, held-out accuracy "
+            f"{classifier.get('held_out_accuracy', float('nan')):.3f} ({args.category}: "
+            f"{classifier.get('category_accuracy', float('nan')):.2f}). Every row is measured against "
+            "the run's training drawings; the real row is the unseen drawings measured the same way.\n\n"
+            + format_table(rows))
+    Path(args.results_dir).mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text)
+    return path
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--category", default="rabbit")
+    parser.add_argument("--settings", type=lambda text: [s.strip() for s in text.split(",") if s.strip()],
+                        default=LADDER, help=f"comma-separated, from: {', '.join(SETTINGS)}")
+    parser.add_argument("--seeds", type=lambda text: [int(s) for s in text.split(",") if s.strip()],
+                        default=[1, 2])
+    parser.add_argument("--images", type=int, default=128_000, help="images seen per run")
+    parser.add_argument("--train", type=int, default=DRAWINGS_PER_CATEGORY,
+                        help="training drawings: the first N of the file")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--quality-every", type=int, default=16_000,
+                        help="images seen between quality measurements")
+    parser.add_argument("--runs-dir", default="runs/ablation")
+    parser.add_argument("--results-dir", default=str(RESULTS_DIR))
+    parser.add_argument("--mirror", default=None)
+    parser.add_argument("--table-only", action="store_true", help="only rebuild the table")
+    # one run, in a worker subprocess
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--seed-value", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.mirror = args.mirror or str(mirror_folder())
+    for setting in ([args.one] if args.one else args.settings):
+        if setting not in SETTINGS:
+            from sketchdraw.registry import unknown_name_message
+
+            parser.error(unknown_name_message("setting", setting, SETTINGS))
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.one:
+        run_one(args)
+        return 0
+    if not args.table_only:
+        run_all(args, args.settings, args.seeds)
+    rows = collect(args.runs_dir, args.category, args.settings, args.seeds)
+    print(format_table(rows))
+    print(f"written to {write_results(args, rows)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
