@@ -21,6 +21,11 @@ DIRECTION ?= x2y
 SKETCH ?=
 CATEGORIES ?=
 QUICK ?=
+SETTINGS ?=
+SEEDS ?=
+IMAGES ?=
+WORKERS ?=
+PER_CATEGORY ?=
 RUNS ?= runs
 SET ?=
 # sample parameters
@@ -29,7 +34,7 @@ N ?= 1000
 
 opt = $(if $(strip $(2)),$(1) "$(strip $(2))")
 
-.PHONY: help setup browser run sample evaluate translate draw gallery bench test test-slow lint
+.PHONY: help setup browser run sample evaluate translate draw gallery bench ablation test test-slow lint
 
 help:
 	@echo "make setup                      virtual environment + requirements + editable install"
@@ -44,6 +49,7 @@ help:
 	@echo "make draw RUN=runs/faces_sketch2photo SKETCH=my_sketch.png"
 	@echo "make gallery [RUNS=runs]        rebuild runs/index.html and every run's index.html"
 	@echo "make bench [QUICK=1]            benchmarks -> bench/results/<date>-<host>.md"
+	@echo "make ablation [CATEGORY=rabbit SETTINGS=a,b SEEDS=1,2 IMAGES=n]   small-data settings x seeds"
 	@echo "make test | make test-slow | make lint"
 
 setup: $(STAMP) browser
@@ -77,7 +83,8 @@ translate: $(STAMP)
 	$(BIN)/python -m sketchdraw translate --run "$(RUN)" --input "$(INPUT)" --direction "$(DIRECTION)"
 
 evaluate: $(STAMP)
-	$(BIN)/python -m sketchdraw evaluate --run "$(RUN)" $(call opt,--categories,$(CATEGORIES))
+	$(BIN)/python -m sketchdraw evaluate --run "$(RUN)" $(call opt,--categories,$(CATEGORIES)) \
+		$(call opt,--drawings-per-category,$(PER_CATEGORY))
 
 draw: $(STAMP)
 	$(BIN)/python -m sketchdraw draw --run "$(RUN)" --sketch $(foreach item,$(SKETCH),"$(item)")
@@ -87,6 +94,12 @@ gallery: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(if $(strip $(QUICK)),--quick)
+
+# issue 11's small-data ablation: settings x seeds on the first 450 drawings, same images seen
+ablation: $(STAMP)
+	$(BIN)/python bench/small_data.py $(call opt,--category,$(CATEGORY)) \
+		$(call opt,--settings,$(SETTINGS)) $(call opt,--seeds,$(SEEDS)) \
+		$(call opt,--images,$(IMAGES)) $(call opt,--workers,$(WORKERS))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -133,7 +133,7 @@ def run_one(args) -> None:
 def classifier_for(args):
     from sketchdraw import evaluation
 
-    categories = evaluation.choose_categories(args.category, None, args.mirror)
+    categories = evaluation.choose_categories(args.category, args.classifier_categories, args.mirror)
     return evaluation.domain_classifier(categories, DRAWINGS_PER_CATEGORY, args.mirror,
                                         progress=False)
 
@@ -155,6 +155,8 @@ def run_all(args, settings: list[str], seeds: list[int]) -> None:
                        "--category", args.category, "--train", str(args.train), "--images",
                        str(args.images), "--runs-dir", args.runs_dir, "--mirror", args.mirror,
                        "--quality-every", str(args.quality_every), "--threads", str(threads)]
+            if args.classifier_categories:
+                command += ["--classifier-categories", args.classifier_categories]
             log = open(log_dir / f"{name}.log", "a")
             print(f"start {name}", flush=True)
             running.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), name))
@@ -259,6 +261,8 @@ def parse_args(argv=None):
     parser.add_argument("--runs-dir", default="runs/ablation")
     parser.add_argument("--results-dir", default=str(RESULTS_DIR))
     parser.add_argument("--mirror", default=None)
+    parser.add_argument("--classifier-categories", default=None,
+                        help="the judge's categories, a,b,c (default: every one in the mirror)")
     parser.add_argument("--table-only", action="store_true", help="only rebuild the table")
     # one run, in a worker subprocess
     parser.add_argument("--one", help=argparse.SUPPRESS)

@@ -1,0 +1,60 @@
+"""The small-data ablation runner (bench/small_data.py, `make ablation`, issue 11) end to end.
+
+Two settings x one seed on the first 450 real rabbits with a tiny budget, two worker subprocesses:
+every run trains, gets its quality curve and metrics.json, the table has a row per run, the real
+row and the targets; a second call skips the finished runs; unknown settings are refused with the
+close names. The figures are not checked (a 600-image run draws nothing), only that they are there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = REPO_ROOT / "bench" / "small_data.py"
+
+
+def run_script(tmp_path, quickdraw_mirror, *arguments):
+    environment = {**os.environ, "SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror),
+                   "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, str(SCRIPT), "--runs-dir", str(tmp_path / "runs"),
+                           "--results-dir", str(tmp_path / "results"),
+                           "--classifier-categories", "rabbit,cat", *arguments],
+                          cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=900)
+
+
+def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_path, quickdraw_mirror):
+    arguments = ["--settings", "seed001,batch64", "--seeds", "3", "--images", "600",
+                 "--quality-every", "300", "--workers", "2"]
+    done = run_script(tmp_path, quickdraw_mirror, *arguments)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    for setting, batch_size in [("seed001", 256), ("batch64", 64)]:
+        run = tmp_path / "runs" / f"rabbit-{setting}-s3"
+        config = json.loads((run / "config.json").read_text())
+        assert (config["limit"], config["seed"], config["batch_size"]) == (450, 3, batch_size)
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["images_seen"] >= 600 and metrics["training_drawings"] == 450
+        assert metrics["train_seconds"] > 0
+        assert (run / "quality.png").is_file()
+        assert any(row.split(",")[-1] for row in (run / "history.csv").read_text().splitlines()[1:])
+    [results] = (tmp_path / "results").glob("small-data-rabbit-*.md")
+    table = [line for line in results.read_text().splitlines() if line.startswith("| ")]
+    assert [line.split("|")[1].strip() for line in table[2:]] == [
+        "seed001", "batch64", "real held-out (450 unseen)", "**targets**"]
+    assert all("/4" in line for line in table[2:4])
+
+    again = run_script(tmp_path, quickdraw_mirror, *arguments)
+    assert again.returncode == 0
+    log = (tmp_path / "runs" / "rabbit-seed001-s3.log").read_text()
+    assert "done already" in log
+
+
+def test_an_unknown_setting_is_refused_with_the_close_names(tmp_path, quickdraw_mirror):
+    done = run_script(tmp_path, quickdraw_mirror, "--settings", "batch46", "--table-only")
+    assert done.returncode != 0
+    assert "batch64" in done.stderr
+    assert not (tmp_path / "runs").exists()
