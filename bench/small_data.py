@@ -21,6 +21,7 @@ the mean per setting, the real held-out row and the issue's four targets, judged
 from __future__ import annotations
 
 import argparse
+import io
 import datetime
 import json
 import math
@@ -244,6 +245,35 @@ def write_results(args, rows: list[dict]) -> Path:
     return path
 
 
+def save_figures(args, rows: list[dict]) -> list[Path]:
+    """The quality curves of every run and the final grids of the first seed's runs, side by side,
+    as PNGs in the runs folder (names say the category)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sketchdraw import evaluation
+    from sketchdraw.atomicfiles import atomic_write_bytes
+
+    saved = []
+    folders = [Path(args.runs_dir) / run_name(args.category, row["setting"], row["seed"]) for row in rows]
+    first_seed = [folder for folder, row in zip(folders, rows) if row["seed"] == rows[0]["seed"]]
+    curves = evaluation.plot_quality_curves(folders, losses_when_unmeasured=False, by_images=True,
+                                            log_kid=True)
+    grids = evaluation.plot_final_grids(first_seed) if first_seed else None
+    for figure, stem in ((curves, "quality"), (grids, "grids")):
+        if figure is None:
+            continue
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=80)
+        plt.close(figure)
+        path = Path(args.runs_dir) / f"{stem}-{args.category}.png"
+        atomic_write_bytes(path, buffer.getvalue())
+        saved.append(path)
+    return saved
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -288,6 +318,8 @@ def main(argv=None) -> int:
     rows = collect(args.runs_dir, args.category, args.settings, args.seeds)
     print(format_table(rows))
     print(f"written to {write_results(args, rows)}")
+    if rows:
+        print("figures: " + ", ".join(map(str, save_figures(args, rows))))
     return 0
 
 

@@ -349,9 +349,12 @@ def _quality_points(rows: list[dict], column: str) -> tuple[list, list]:
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def plot_quality_curves(run_dirs: Sequence, losses_when_unmeasured: bool = True):
-    """One figure: CS and KID (history columns) per epoch for every run that has them, with each
-    category's real reference as a dashed line; for runs without them, their loss curves.
+def plot_quality_curves(run_dirs: Sequence, losses_when_unmeasured: bool = True,
+                        by_images: bool = False, log_kid: bool = False):
+    """One figure: CS and KID (history columns) per epoch for every run that has them, with the
+    real references as dashed lines (one per distinct value); for runs without them, their loss
+    curves. `by_images`: x is images seen (whole batches of the run's training set per epoch), so
+    runs with different batch sizes line up; `log_kid`: KID on a log scale.
     Returns the matplotlib figure, or None when there is nothing to draw."""
     import matplotlib.pyplot as plt
 
@@ -367,19 +370,27 @@ def plot_quality_curves(run_dirs: Sequence, losses_when_unmeasured: bool = True)
     figure, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 3.8), squeeze=False)
     axes = list(axes[0])
     if measured:
+        scale = {run.root: _images_per_epoch(run) if by_images else 1 for run in measured}
         for axis, column, label in ((axes[0], "cs", "CS (share drawn as the category; higher is better)"),
                                     (axes[1], "kid_mean", "KID vs training drawings (lower is better)")):
+            references = {}
             for run in measured:
                 epochs, values = _quality_points(histories[run.root], column)
-                line, = axis.plot(epochs, values, marker="o", label=run.root.name)
+                line, = axis.plot([epoch * scale[run.root] for epoch in epochs], values, marker="o",
+                                  markersize=3, label=run.root.name)
                 reference = (read_metrics(run.root) or {}).get(REAL_ROW, {}).get(column)
                 if reference is not None:
-                    axis.axhline(reference, color=line.get_color(), linestyle="--", linewidth=1,
-                                 label=f"{run.root.name}: real held-out")
+                    references.setdefault(round(reference, 6), (line.get_color(), run.root.name))
+            for value, (color, name) in references.items():
+                owner = "" if len(references) == 1 else f" ({name})"
+                axis.axhline(value, color="black" if len(references) == 1 else color, linestyle="--",
+                             linewidth=1, label=f"real held-out{owner}")
             axis.set_title(label, fontsize=10)
-            axis.set_xlabel("epoch")
+            axis.set_xlabel("images seen" if by_images else "epoch")
+            if log_kid and column == "kid_mean":
+                axis.set_yscale("log")
             axis.grid(alpha=0.3)
-            axis.legend(fontsize=8)
+            axis.legend(fontsize=7)
     if unmeasured and losses_when_unmeasured:
         axis = axes[-1]
         for run in unmeasured:
@@ -394,6 +405,15 @@ def plot_quality_curves(run_dirs: Sequence, losses_when_unmeasured: bool = True)
         axis.legend(fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def _images_per_epoch(run: RunFolder) -> int:
+    """Whole batches of the training set per epoch, from config.json (limit and batch size)."""
+    config = run.load_config()
+    total = len(np.load(quickdraw.fetch_file(config["category"], mirror=config.get("mirror"),
+                                             progress=False), mmap_mode="r"))
+    count = min(config.get("limit") or total, total)
+    return count // config["batch_size"] * config["batch_size"]
 
 
 def plot_final_grids(run_dirs: Sequence):

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from sketchdraw import evaluation, experiments, training
+from sketchdraw.artifacts import RunFolder
 
 CATEGORIES = ["rabbit", "cat", "apple"]
 CLASSIFIER = {"classifier_categories": CATEGORIES, "drawings_per_category": 300, "classifier_epochs": 2}
@@ -106,6 +107,15 @@ def test_compare_table_puts_the_real_row_after_the_runs(workspace):
     assert "real held-out rabbit" in text and "memorisation_distance" in text
     figure = evaluation.plot_quality_curves([workspace["curve"], workspace["upsample"]])
     assert len(figure.axes) == 3  # CS and KID for `curve`, losses for `upsample`
+    by_images = evaluation.plot_quality_curves([workspace["curve"]], by_images=True, log_kid=True)
+    config = json.loads((workspace["curve"] / "config.json").read_text())
+    per_epoch = config["limit"] // config["batch_size"] * config["batch_size"]
+    cs_axis, kid_axis = by_images.axes
+    [curve] = [line for line in cs_axis.get_lines() if line.get_label() == workspace["curve"].name]
+    epochs = [row["epoch"] for row in RunFolder(workspace["curve"]).read_history()
+              if isinstance(row.get("cs"), (int, float))]
+    assert list(curve.get_xdata()) == [epoch * per_epoch for epoch in epochs]
+    assert cs_axis.get_xlabel() == "images seen" and kid_axis.get_yscale() == "log"
     assert len(evaluation.plot_final_grids([workspace["curve"], workspace["upsample"]]).axes) == 2
 
 
