@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import keras
+import tensorflow as tf
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +141,10 @@ class GeneratorEMA:
     """A copy of `generator` whose weights follow it as ema = decay * ema + (1 - decay) * weight.
 
     Trainable weights are averaged; non-trainable ones (batch norm's moving mean and variance) are
-    copied, since they already are running averages and must match the averaged weights' model
-    closely enough. Call `update()` after every generator step, eagerly or inside a `tf.function`
+    copied. Copied statistics belong to the live generator, not to the averaged weights, whose
+    activations differ (the more, the faster the generator moves): call `refresh_statistics()`
+    before drawing with `model` to give its batch norm layers the statistics of its own
+    activations (BigGAN's "standing statistics"). Call `update()` after every generator step, eagerly or inside a `tf.function`
     (it only assigns variables). Under `tf.distribute`, create this inside `strategy.scope()` and
     call `update()` in cross-replica context (after `strategy.run`, not inside the replica
     function). Use `ema.model` for the epoch grids and the saved generator.
@@ -178,7 +181,34 @@ class GeneratorEMA:
             else:
                 average.assign(source)
 
+    def refresh_statistics(self, count: int = 512, seed: int = 0) -> None:
+        """Set every batch norm layer's moving mean/variance of the averaged copy to the statistics
+        of its own activations on `count` noise vectors (one forward pass in training mode with
+        momentum 0; nothing else changes). Eager only; a no-op without batch norm."""
+        norms = [layer for layer in _all_layers(self.model)
+                 if isinstance(layer, keras.layers.BatchNormalization)]
+        if not norms:
+            return
+        saved = [(layer, layer.momentum, layer.trainable) for layer in norms]
+        noise = tf.random.stateless_normal([count, *self.model.input_shape[1:]], seed=[seed, 7])
+        try:
+            for layer in norms:
+                layer.momentum, layer.trainable = 0.0, True
+            self.model(noise, training=True)
+        finally:
+            for layer, momentum, trainable in saved:
+                layer.momentum, layer.trainable = momentum, trainable
+
     def reset(self) -> None:
         """Copy the generator's current weights (e.g. after restoring a checkpoint without the EMA)."""
         for source, average, _ in self._pairs:
             average.assign(source)
+
+
+def _all_layers(model) -> list:
+    """Every layer inside `model`, nested models' layers included."""
+    found = []
+    for layer in getattr(model, "layers", []):
+        found.append(layer)
+        found.extend(_all_layers(layer))
+    return found

@@ -492,6 +492,8 @@ def train(config: RunConfig, images: np.ndarray | None = None,
                                 description=f"epoch {epoch}/{config.epochs}",
                                 progress=config.progress, schedule=schedule,
                                 batches_done=batches_done, detector=detector)
+                if ema is not None:  # batch norm statistics of the averaged weights, not the live ones
+                    ema.refresh_statistics(seed=config.seed * 100_003 + epoch)
                 grid = artifacts.to_uint8(shown(fixed_noise, training=False).numpy())
                 run.save_epoch_grid(epoch, grid, columns=config.grid_size, invert=invert)
                 loop.finish_epoch(epoch, row, config.epochs, callbacks)

@@ -133,3 +133,40 @@ def test_ema_update_inside_tf_function():
 def test_ema_bad_decay():
     with pytest.raises(ValueError, match="decay"):
         GeneratorEMA(small_generator(), decay=1.0)
+
+
+def test_refreshed_statistics_belong_to_the_averaged_weights():
+    from sketchdraw.models import quickdraw28
+
+    generator = quickdraw28.upsample_generator()
+    ema = GeneratorEMA(generator, decay=0.5)
+    rng = np.random.default_rng(0)
+    for variable in generator.trainable_weights:  # the live generator moves far from the copy
+        variable.assign(variable + rng.normal(0, 0.2, variable.shape).astype("float32"))
+    ema.update()
+    live_statistics = [weight.numpy().copy() for weight in generator.non_trainable_weights]
+    noise = tf.random.stateless_normal([512, 100], seed=[3, 7])
+
+    ema.refresh_statistics(count=512, seed=3)
+    norms = [layer for layer in ema.model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(layer.momentum == 0.8 and not layer.trainable for layer in norms)
+    # Inference with the refreshed statistics reproduces training mode on the same noise batch.
+    for layer in norms:
+        layer.trainable = True
+    in_training_mode = ema.model(noise, training=True).numpy()
+    for layer in norms:
+        layer.trainable = False
+    np.testing.assert_allclose(ema.model(noise, training=False).numpy(), in_training_mode, atol=2e-3)
+    # The live generator's statistics are untouched; the copy's now differ from them.
+    for before, weight in zip(live_statistics, generator.non_trainable_weights):
+        np.testing.assert_array_equal(before, weight.numpy())
+    assert not np.allclose(norms[0].moving_mean.numpy(), generator.layers[2].moving_mean.numpy())
+
+
+def test_refreshing_a_generator_without_batch_norm_changes_nothing():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    ema = GeneratorEMA(model, decay=0.9)
+    before = [weight.numpy().copy() for weight in ema.model.weights]
+    ema.refresh_statistics()
+    for old, weight in zip(before, ema.model.weights):
+        np.testing.assert_array_equal(old, weight.numpy())
