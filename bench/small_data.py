@@ -53,6 +53,9 @@ SETTINGS["diffaugment"] = ("rabbit", {**SETTINGS["batch64"][1], "augment": "tran
 SETTINGS["ema"] = ("rabbit", {**SETTINGS["diffaugment"][1], "ema_decay": 0.99})
 SETTINGS["hinge"] = ("rabbit", {**SETTINGS["ema"][1], "loss": "hinge"})
 SETTINGS["spectral_norm"] = ("rabbit", {**SETTINGS["ema"][1], "spectral_norm": True})
+SETTINGS["page_augment"] = ("rabbit", {**SETTINGS["ema"][1], "augment": "page_translation,page_cutout"})
+SETTINGS["flip"] = ("rabbit", {**SETTINGS["ema"][1], "flip": True})
+SETTINGS["r1"] = ("rabbit", {**SETTINGS["ema"][1], "r1_weight": 1.0})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
 SETTINGS["seed001+diffaugment"] = ("rabbit", {"augment": "translation,cutout"})

@@ -43,6 +43,7 @@ from sketchdraw.experiments import RunConfig
 DEFAULT_SAMPLES = 1000
 DEFAULT_DRAWINGS_PER_CATEGORY = 2000
 DEFAULT_CLASSIFIER_EPOCHS = 5
+REFERENCE_WANTED = 450  # unseen real drawings of the run's category for the reference row
 QUALITY_COLUMNS = ("cs", "kid_mean")
 QUALITY_PLOT = "quality.png"
 REAL_ROW = "real_held_out"
@@ -158,6 +159,29 @@ def _digest(row: np.ndarray) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(row).tobytes(), digest_size=16).digest()
 
 
+def default_drawings_per_category(total: int, training_count: int) -> int:
+    """The classifier's first-N per category when none is given: DEFAULT_DRAWINGS_PER_CATEGORY,
+    unless the run's category file is too small to leave REFERENCE_WANTED unseen drawings after
+    it (the shared mirror has 900 rabbits); then the GAN's own training count (its first `limit`
+    drawings), so both networks learn the same first drawings and the rest is the reference."""
+    if total >= DEFAULT_DRAWINGS_PER_CATEGORY + REFERENCE_WANTED:
+        return DEFAULT_DRAWINGS_PER_CATEGORY
+    if training_count < total:
+        return max(2, training_count)
+    return max(2, total // 2)  # trained on everything: refused later with a message saying so
+
+
+def _drawings_per_category_for(config: RunConfig, training_count: int, cache, progress: bool) -> int:
+    total, _ = quickdraw.read_bitmap_header(
+        quickdraw.fetch_file(config.category, mirror=config.mirror, cache=cache, progress=progress))
+    chosen = default_drawings_per_category(total, training_count)
+    if progress and chosen != DEFAULT_DRAWINGS_PER_CATEGORY:
+        print(f"the {config.category} file has {total:,} drawings and the run trains on "
+              f"{training_count:,}: the classifier learns the first {chosen:,} of each category, "
+              "so the rest stay unseen for the reference row")
+    return chosen
+
+
 def images_seen(run: RunFolder, training_count: int, batch_size: int) -> int:
     """Epochs in history.csv x whole batches per epoch x batch size (the loop drops the remainder)."""
     return len(run.read_history()) * (training_count // batch_size) * batch_size
@@ -168,13 +192,15 @@ def images_seen(run: RunFolder, training_count: int, batch_size: int) -> int:
 
 
 def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classifier_categories=None,
-             drawings_per_category: int = DEFAULT_DRAWINGS_PER_CATEGORY, seed: int = 0,
+             drawings_per_category: int | None = None, seed: int = 0,
              progress: bool = True, classifier=None, classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS,
              cache=None, kid_subsets: int = 100) -> dict:
     """Measure a trained Quick, Draw! run and write `metrics.json` in its folder; return the document.
 
     `classifier_categories`: None for every category at hand (the run's mirror folder, else the
     cache), or a list / "a,b,c". A `classifier` (`TrainedClassifier`) given replaces training one.
+    `drawings_per_category`: the classifier's first N per category; None picks
+    `default_drawings_per_category` (2000, or the run's training count for small files).
     Both rows (generated, real_held_out) hold count, fid, kid_mean, kid_std, cs, gd and
     memorisation_distance, measured against the GAN's training drawings.
     """
@@ -185,11 +211,13 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
     run = RunFolder(run_dir)
     config = dataclasses.replace(load_run_config(run.root), progress=progress)
     generator = sampling.load_generator(run.root)  # fails fast for an unfinished run
+    training_images = training.load_training_images(config)
+    if classifier is None and drawings_per_category is None:
+        drawings_per_category = _drawings_per_category_for(config, len(training_images), cache, progress)
     if classifier is None:
         categories = choose_categories(config.category, classifier_categories, config.mirror, cache)
         classifier = domain_classifier(categories, drawings_per_category, config.mirror, cache,
                                        classifier_epochs, seed=seed, progress=progress)
-    training_images = training.load_training_images(config)
     reference = reference_drawings(config, classifier, samples, training_images, cache, seed, progress)
     generated = sampling.generate(generator, samples, seed=seed)
     measured = metrics.evaluate_drawings(generated, config.category, classifier, reference,
@@ -251,7 +279,7 @@ def evaluate_missing(run_dirs: Iterable, progress: bool = True, **options) -> li
 
 
 def quality_callback(config: RunConfig, every: int = 5, samples: int = 500, classifier=None,
-                     classifier_categories=None, drawings_per_category: int = DEFAULT_DRAWINGS_PER_CATEGORY,
+                     classifier_categories=None, drawings_per_category: int | None = None,
                      classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS, kid_subsets: int = 20,
                      seed: int = 0, cache=None, progress: bool = True) -> Callable:
     """An epoch callback: every `every` epochs (and at the last), CS and KID of `samples` drawings
@@ -278,7 +306,10 @@ def quality_callback(config: RunConfig, every: int = 5, samples: int = 500, clas
 
         if state["classifier"] is None:
             categories = choose_categories(config.category, classifier_categories, config.mirror, cache)
-            state["classifier"] = domain_classifier(categories, drawings_per_category, config.mirror,
+            per_category = drawings_per_category or _drawings_per_category_for(
+                config, len(training.load_training_images(dataclasses.replace(config, progress=False))),
+                cache, progress)
+            state["classifier"] = domain_classifier(categories, per_category, config.mirror,
                                                     cache, classifier_epochs, seed=seed, progress=progress)
         trained = state["classifier"]
         if "training_features" not in state:
@@ -546,8 +577,10 @@ def add_evaluate_parser(commands) -> argparse.ArgumentParser:
                                              "(default: all in the mirror or cache)")
     parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
                         help=f"generated drawings to measure (default {DEFAULT_SAMPLES})")
-    parser.add_argument("--drawings-per-category", type=int, default=DEFAULT_DRAWINGS_PER_CATEGORY,
-                        help=f"first N drawings per category for the classifier (default {DEFAULT_DRAWINGS_PER_CATEGORY})")
+    parser.add_argument("--drawings-per-category", type=int, default=None,
+                        help=f"first N drawings per category for the classifier (default "
+                             f"{DEFAULT_DRAWINGS_PER_CATEGORY}, or the run's training count when the "
+                             "category's file is too small to leave unseen drawings after that)")
     parser.add_argument("--classifier-epochs", type=int, default=DEFAULT_CLASSIFIER_EPOCHS,
                         help=f"classifier training epochs (default {DEFAULT_CLASSIFIER_EPOCHS})")
     parser.add_argument("--seed", type=int, default=0, help="noise and sampling seed (default 0)")

@@ -153,3 +153,14 @@ def test_the_compare_notebook_evaluates_and_compares_two_runs(workspace):
     text = "".join("".join(output.get("text", "")) for output in outputs)
     assert "real held-out rabbit" in text and "upsample" in text
     assert sum(output.get("output_type") == "display_data" for output in outputs) >= 2  # grids, curves
+
+
+def test_the_default_classifier_leaves_unseen_drawings_in_small_files():
+    default = evaluation.DEFAULT_DRAWINGS_PER_CATEGORY
+    # A whole Quick, Draw! file (~150k rabbits): the usual first 2,000 per category.
+    assert evaluation.default_drawings_per_category(155_000, 155_000) == default
+    assert evaluation.default_drawings_per_category(default + 450, 450) == default
+    # The shared 900 rabbits with a run on the first 450: both networks learn those 450.
+    assert evaluation.default_drawings_per_category(900, 450) == 450
+    # Trained on all of a small file: half (the reference is then refused with its own message).
+    assert evaluation.default_drawings_per_category(900, 900) == 450
