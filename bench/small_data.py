@@ -190,12 +190,42 @@ def collect(runs_dir: str, category: str, settings: list[str], seeds: list[int])
     return rows
 
 
+def calibration_rows(args, neighbours: int = 3, count: int = 450) -> list[dict]:
+    """What the numbers mean: real drawings of the categories the judge confuses most with
+    `args.category` (by its mean probabilities on the category's unseen drawings), measured as if
+    a GAN had drawn them. A generator scoring like "real cat drawings" draws something as far
+    from the rabbits as cats are. Only drawings after the judge's first N of each category."""
+    import numpy as np
+
+    from sketchdraw import metrics, quickdraw
+    from sketchdraw.classifier import features_and_probabilities
+
+    judge_model = classifier_for(args)
+    everything = quickdraw.load_bitmaps(args.category, mirror=args.mirror, progress=False)
+    training, unseen = everything[:args.train], everything[max(args.train, DRAWINGS_PER_CATEGORY):]
+    if len(unseen) < 2:
+        return []
+    _, probabilities = features_and_probabilities(judge_model, unseen)
+    target = judge_model.category_index(args.category)
+    order = [index for index in np.argsort(-probabilities.mean(axis=0)) if index != target]
+    rows = []
+    for index in order[:neighbours]:
+        other = judge_model.categories[index]
+        drawings = quickdraw.load_bitmaps(other, mirror=args.mirror, progress=False)
+        drawings = drawings[DRAWINGS_PER_CATEGORY:DRAWINGS_PER_CATEGORY + count]
+        if len(drawings) < 2:
+            continue
+        measured = metrics.evaluate_drawings(drawings, args.category, judge_model, unseen, training)
+        rows.append({"label": f"real {other} drawings, as if generated", **measured["generated"]})
+    return rows
+
+
 def judge(row: dict, real: dict) -> list[bool]:
     return [row["cs"] >= real["cs"], row["kid_mean"] <= 2 * real["kid_mean"],
             row["gd"] >= 0.9 * real["gd"], row["memorisation_distance"] >= real["memorisation_distance"]]
 
 
-def format_table(rows: list[dict]) -> str:
+def format_table(rows: list[dict], calibration: list[dict] = ()) -> str:
     if not rows:
         return "(no finished runs)\n"
     real = rows[0]["document"]["real_held_out"]
@@ -223,6 +253,10 @@ def format_table(rows: list[dict]) -> str:
     lines.append(f"| real held-out ({real['count']} unseen) | | | {real['cs']:.3f} | "
                  f"{real['kid_mean']:.4f} ± {real['kid_std']:.4f} | {real['gd']:.2f} | "
                  f"{real['memorisation_distance']:.2f} | {real['fid']:.2f} | | |")
+    for row in calibration:
+        lines.append(f"| {row['label']} | | | {row['cs']:.3f} | {row['kid_mean']:.3f} ± {row['kid_std']:.3f} | "
+                     f"{row['gd']:.2f} | {row['memorisation_distance']:.2f} | {row['fid']:.1f} | "
+                     f"{sum(judge(row, real))}/4 | |")
     lines.append(f"| **targets** | | | >= {real['cs']:.3f} | <= {2 * real['kid_mean']:.4f} | "
                  f">= {0.9 * real['gd']:.2f} | >= {real['memorisation_distance']:.2f} | | | |")
     return header + "\n".join(lines) + "\n"
@@ -241,8 +275,10 @@ def write_results(args, rows: list[dict]) -> Path:
             f"Judge: {len(classifier.get('categories', []))}-category classifier, held-out accuracy "
             f"{classifier.get('held_out_accuracy', float('nan')):.3f} ({args.category}: "
             f"{classifier.get('category_accuracy', float('nan')):.2f}). Every row is measured against "
-            "the run's training drawings; the real row is the unseen drawings measured the same way.\n\n"
-            + format_table(rows))
+            "the run's training drawings; the real row is the unseen drawings measured the same way; "
+            "the 'as if generated' rows are real drawings of the categories the judge confuses most "
+            "with this one, for scale.\n\n"
+            + format_table(rows, calibration_rows(args) if rows else []))
     Path(args.results_dir).mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, text)
     return path

@@ -2,7 +2,7 @@
 
 Two settings x one seed on the first 450 real rabbits with a tiny budget, two worker subprocesses:
 every run trains, gets its quality curve and metrics.json, the table has a row per run, the real
-row and the targets; a second call skips the finished runs; unknown settings are refused with the
+row, real cat drawings measured as if generated (for scale) and the targets; the figures are saved; a second call skips the finished runs; unknown settings are refused with the
 close names. The figures are not checked (a 600-image run draws nothing), only that they are there.
 """
 
@@ -44,8 +44,11 @@ def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_pa
     [results] = (tmp_path / "results").glob("small-data-rabbit-*.md")
     table = [line for line in results.read_text().splitlines() if line.startswith("| ")]
     assert [line.split("|")[1].strip() for line in table[2:]] == [
-        "seed001", "batch64", "real held-out (450 unseen)", "**targets**"]
+        "seed001", "batch64", "real held-out (450 unseen)", "real cat drawings, as if generated",
+        "**targets**"]
     assert all("/4" in line for line in table[2:4])
+    assert (tmp_path / "runs" / "quality-rabbit.png").is_file()
+    assert (tmp_path / "runs" / "grids-rabbit.png").is_file()
 
     again = run_script(tmp_path, quickdraw_mirror, *arguments)
     assert again.returncode == 0
