@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import os
 import sys
 import time
@@ -36,6 +37,10 @@ from sketchdraw.experiments import RESUMABLE_CHANGES, RunConfig, settings_differ
 
 class RunConflictError(ValueError):
     """The run folder holds a different run; refuse rather than overwrite it."""
+
+
+EMA_REFRESH_COUNT = 256  # noise vectors whose activations give the averaged generator its statistics
+EMA_REFRESH_STEPS = 100  # at least this many steps between refreshes (short epochs)
 
 
 # -- strategy ------------------------------------------------------------------------------------
@@ -485,6 +490,9 @@ def train(config: RunConfig, images: np.ndarray | None = None,
                 optimizers={"generator": generator_optimizer,
                             "discriminator": discriminator_optimizer})
         steps_per_epoch = len(images) // config.batch_size
+        # A refresh costs a forward pass of EMA_REFRESH_COUNT drawings: every epoch for long epochs,
+        # about every EMA_REFRESH_STEPS steps for short ones, always before a checkpoint or the end.
+        refresh_every = max(1, math.ceil(EMA_REFRESH_STEPS / steps_per_epoch))
 
         with loop.interruptible():
             for epoch in loop.epochs(config.epochs):
@@ -492,8 +500,10 @@ def train(config: RunConfig, images: np.ndarray | None = None,
                                 description=f"epoch {epoch}/{config.epochs}",
                                 progress=config.progress, schedule=schedule,
                                 batches_done=batches_done, detector=detector)
-                if ema is not None:  # batch norm statistics of the averaged weights, not the live ones
-                    ema.refresh_statistics(seed=config.seed * 100_003 + epoch)
+                if ema is not None and (epoch % refresh_every == 0 or epoch % config.checkpoint_every == 0
+                                        or epoch == config.epochs):
+                    # batch norm statistics of the averaged weights, not the live generator's
+                    ema.refresh_statistics(count=EMA_REFRESH_COUNT, seed=config.seed * 100_003 + epoch)
                 grid = artifacts.to_uint8(shown(fixed_noise, training=False).numpy())
                 run.save_epoch_grid(epoch, grid, columns=config.grid_size, invert=invert)
                 loop.finish_epoch(epoch, row, config.epochs, callbacks)
