@@ -56,6 +56,10 @@ SETTINGS["spectral_norm"] = ("rabbit", {**SETTINGS["ema"][1], "spectral_norm": T
 SETTINGS["page_augment"] = ("rabbit", {**SETTINGS["ema"][1], "augment": "page_translation,page_cutout"})
 SETTINGS["flip"] = ("rabbit", {**SETTINGS["ema"][1], "flip": True})
 SETTINGS["r1"] = ("rabbit", {**SETTINGS["ema"][1], "r1_weight": 1.0})
+# On top of batch64 (the best of the ladder at 128k images seen).
+SETTINGS["batch64_ema"] = ("rabbit", {**SETTINGS["batch64"][1], "ema_decay": 0.99})
+SETTINGS["batch32"] = ("rabbit", {**SETTINGS["upsample"][1], "batch_size": 32})
+SETTINGS["batch32_ema"] = ("rabbit", {**SETTINGS["batch32"][1], "ema_decay": 0.99})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
 SETTINGS["seed001+diffaugment"] = ("rabbit", {"augment": "translation,cutout"})
