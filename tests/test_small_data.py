@@ -61,3 +61,26 @@ def test_an_unknown_setting_is_refused_with_the_close_names(tmp_path, quickdraw_
     assert done.returncode != 0
     assert "batch64" in done.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_rabbit_small_preset_runs_and_is_measured_against_unseen_rabbits(tmp_path, quickdraw_mirror):
+    # `make run EXPERIMENT=rabbit_small` then `make evaluate RUN=runs/rabbit_small`, for one epoch:
+    # the run trains on the first 450 of the shared 900 rabbits, and evaluate's default judge
+    # learns the first 450 of each category, leaving the other 450 rabbits as the reference.
+    environment = {**os.environ, "SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror),
+                   "TF_CPP_MIN_LOG_LEVEL": "3", "SKETCHDRAW_CACHE": str(tmp_path / "cache")}
+    trained = subprocess.run([sys.executable, "-m", "sketchdraw", "run", "--experiment", "rabbit_small",
+                              "--epochs", "1", "--runs-dir", str(tmp_path / "runs")],
+                             env=environment, capture_output=True, text=True, timeout=600)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    run = tmp_path / "runs" / "rabbit_small"
+    config = json.loads((run / "config.json").read_text())
+    assert (config["model"], config["batch_size"], config["limit"]) == ("upsample", 64, 450)
+    measured = subprocess.run([sys.executable, "-m", "sketchdraw", "evaluate", "--run", str(run),
+                               "--categories", "rabbit,cat", "--samples", "300"],
+                              env=environment, capture_output=True, text=True, timeout=600)
+    assert measured.returncode == 0, measured.stderr[-3000:]
+    assert "the classifier learns the first 450 of each category" in measured.stdout
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["training_drawings"] == 450 and metrics["images_seen"] == 448
+    assert metrics["real_held_out"]["count"] == 300 and metrics["generated"]["count"] == 300
