@@ -19,14 +19,15 @@ Every epoch saves a grid of drawings made from the same fixed noise, so you can 
 appear. Everything lands in `runs/<name>/`: the grids, a progress GIF, the loss plot, checkpoints
 and the trained generator. Run the same notebook again with more epochs and it **resumes**.
 
-Presets: `rabbit` (the rabbit notebook: the tutorial's models, Adam 1e-3, batch 256) and `flower`
-(the flower article: UpSampling2D models, Adam 2e-4 with β₁ = 0.5, batch 128).
+Presets: `rabbit` (the rabbit notebook: the tutorial's models, Adam 1e-3, batch 256), `flower`
+(the flower article: UpSampling2D models, Adam 2e-4 with β₁ = 0.5, batch 128) and `rabbit_small`
+(the small-data recipe: 450 drawings, UpSampling2D models, Adam 2e-4 / 0.5, batch 64; see the README).
 """)
 
 code("""
 # Parameters (papermill replaces this cell: `make run CATEGORY=cat EPOCHS=20`).
 # None means "the preset's value"; the rabbit preset's values are in the comments.
-experiment = "rabbit"             # preset: "rabbit" or "flower"
+experiment = "rabbit"             # preset: "rabbit", "flower", "rabbit_small", ...
 category = None                   # Quick, Draw! category, e.g. "cat" (rabbit)
 epochs = None                     # total epochs; rerun with more to continue (50)
 batch_size = None                 # (256)

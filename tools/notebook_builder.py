@@ -48,4 +48,6 @@ class NotebookBuilder:
         }
         if gpu:
             metadata["accelerator"] = "GPU"
+        for number, cell in enumerate(self.cells):  # stable ids: regenerating changes only what changed
+            cell["id"] = f"cell-{number:02d}"
         nbformat.write(new_notebook(cells=self.cells, metadata=metadata), path)
