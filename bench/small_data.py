@@ -60,6 +60,9 @@ SETTINGS["r1"] = ("rabbit", {**SETTINGS["ema"][1], "r1_weight": 1.0})
 SETTINGS["batch64_ema"] = ("rabbit", {**SETTINGS["batch64"][1], "ema_decay": 0.99})
 SETTINGS["batch32"] = ("rabbit", {**SETTINGS["upsample"][1], "batch_size": 32})
 SETTINGS["batch32_ema"] = ("rabbit", {**SETTINGS["batch32"][1], "ema_decay": 0.99})
+SETTINGS["batch32_page_augment"] = ("rabbit", {**SETTINGS["batch32"][1],
+                                               "augment": "page_translation,page_cutout"})
+SETTINGS["batch16"] = ("rabbit", {**SETTINGS["upsample"][1], "batch_size": 16})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
 SETTINGS["seed001+diffaugment"] = ("rabbit", {"augment": "translation,cutout"})
