@@ -75,7 +75,7 @@ def test_the_rabbit_small_preset_runs_and_is_measured_against_unseen_rabbits(tmp
     assert trained.returncode == 0, trained.stderr[-3000:]
     run = tmp_path / "runs" / "rabbit_small"
     config = json.loads((run / "config.json").read_text())
-    assert (config["model"], config["batch_size"], config["limit"]) == ("upsample", 64, 450)
+    assert (config["model"], config["batch_size"], config["limit"]) == ("upsample", 32, 450)
     measured = subprocess.run([sys.executable, "-m", "sketchdraw", "evaluate", "--run", str(run),
                                "--categories", "rabbit,cat", "--samples", "300"],
                               env=environment, capture_output=True, text=True, timeout=600)
