@@ -21,8 +21,8 @@ the mean per setting, the real held-out row and the issue's four targets, judged
 from __future__ import annotations
 
 import argparse
-import io
 import datetime
+import io
 import json
 import math
 import os
