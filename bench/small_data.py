@@ -362,8 +362,9 @@ def main(argv=None) -> int:
     if not args.table_only:
         run_all(args, args.settings, args.seeds)
     rows = collect(args.runs_dir, args.category, args.settings, args.seeds)
-    print(format_table(rows))
-    print(f"written to {write_results(args, rows)}")
+    path = write_results(args, rows)
+    print(path.read_text())
+    print(f"written to {path}")
     if rows:
         print("figures: " + ", ".join(map(str, save_figures(args, rows))))
     return 0
