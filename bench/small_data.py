@@ -1,7 +1,7 @@
 """The small-data ablation (issue 11): settings x seeds on the first N drawings of a category, each
 trained to the same images-seen budget, measured with the project's own metrics.
 
-    python bench/small_data.py                       # the ladder on rabbit, seeds 1 and 2
+    python bench/small_data.py                       # the whole table on rabbit, seeds 1 and 2
     python bench/small_data.py --category flower --settings seed001,rabbit_small --seeds 1,2
     make ablation [CATEGORY=cat] [SETTINGS=a,b] [SEEDS=1,2] [IMAGES=128000] [WORKERS=2]
 
@@ -51,31 +51,26 @@ SETTINGS["upsample"] = ("rabbit", {**SETTINGS["adam"][1], "model": "upsample"})
 SETTINGS["batch64"] = ("rabbit", {**SETTINGS["upsample"][1], "batch_size": 64})
 SETTINGS["diffaugment"] = ("rabbit", {**SETTINGS["batch64"][1], "augment": "translation,cutout"})
 SETTINGS["ema"] = ("rabbit", {**SETTINGS["diffaugment"][1], "ema_decay": 0.99})
-SETTINGS["hinge"] = ("rabbit", {**SETTINGS["ema"][1], "loss": "hinge"})
-SETTINGS["spectral_norm"] = ("rabbit", {**SETTINGS["ema"][1], "spectral_norm": True})
-SETTINGS["page_augment"] = ("rabbit", {**SETTINGS["ema"][1], "augment": "page_translation,page_cutout"})
-SETTINGS["flip"] = ("rabbit", {**SETTINGS["ema"][1], "flip": True})
-SETTINGS["r1"] = ("rabbit", {**SETTINGS["ema"][1], "r1_weight": 1.0})
 # On top of batch64 (the best of the ladder at 128k images seen).
 SETTINGS["batch64_ema"] = ("rabbit", {**SETTINGS["batch64"][1], "ema_decay": 0.99})
 SETTINGS["batch32"] = ("rabbit", {**SETTINGS["upsample"][1], "batch_size": 32})
 SETTINGS["batch32_ema"] = ("rabbit", {**SETTINGS["batch32"][1], "ema_decay": 0.99})
-SETTINGS["batch32_page_augment"] = ("rabbit", {**SETTINGS["batch32"][1],
-                                               "augment": "page_translation,page_cutout"})
 SETTINGS["batch16"] = ("rabbit", {**SETTINGS["upsample"][1], "batch_size": 16})
+# The next round's candidates, each one ingredient on top of batch32_ema (= the rabbit_small preset):
+# built and tested, not measured yet.
+for _name, _change in {"hinge": {"loss": "hinge"}, "spectral_norm": {"spectral_norm": True},
+                       "page_augment": {"augment": "page_translation,page_cutout"},
+                       "page_translation": {"augment": "page_translation"},
+                       "flip": {"flip": True}, "r1": {"r1_weight": 1.0}}.items():
+    SETTINGS[_name] = ("rabbit", {**SETTINGS["batch32_ema"][1], **_change})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
 SETTINGS["seed001+diffaugment"] = ("rabbit", {"augment": "translation,cutout"})
 SETTINGS["seed001+ema"] = ("rabbit", {"ema_decay": 0.99})
 SETTINGS["rabbit_small"] = ("rabbit_small", {})
-LADDER = ["seed001", "adam", "upsample", "batch64", "diffaugment", "ema"]
-
-TARGETS = ("CS >= real", "KID <= 2x real", "GD >= 0.9x real", "memorisation >= real")
-
-
-def add_setting(name: str, preset: str, overrides: dict) -> None:
-    """Register one more setting (tests and notebooks may add their own)."""
-    SETTINGS[name] = (preset, dict(overrides))
+# What `make ablation` runs by default: the table of issue 11's closing note.
+LADDER = ["seed001", "adam", "upsample", "batch64", "batch32", "batch16", "diffaugment", "ema",
+          "batch64_ema", "batch32_ema"]
 
 
 def run_name(category: str, setting: str, seed: int) -> str:

@@ -269,8 +269,9 @@ for _experiment, _changes in {
 # seed 001's recipe, what made the difference at that budget: seed 000's upsample-and-convolve
 # models (no checkerboard), Adam 2e-4 with beta1 0.5, small batches (batch 32 makes 8x the
 # updates of batch 256 for the same images seen), and a moving average of the generator (0.99),
-# which keeps the drawings from swinging with the last few updates. `limit=450` keeps the file's other drawings unseen, so `make evaluate`
-# can measure the run against real drawings neither network trained on; set LIMIT= for more.
+# which keeps the drawings from swinging with the last few updates. `limit=450` keeps the file's
+# other drawings unseen, so `make evaluate` can measure the run against real drawings neither
+# network trained on; set LIMIT= for more.
 _SMALL = dict(model="upsample", limit=450, batch_size=32, generator_learning_rate=2e-4,
               discriminator_learning_rate=2e-4, generator_beta1=0.5, discriminator_beta1=0.5,
               ema_decay=0.99, epochs=286, grid_size=8, checkpoint_every=13)

@@ -144,8 +144,8 @@ class GeneratorEMA:
     copied. Copied statistics belong to the live generator, not to the averaged weights, whose
     activations differ (the more, the faster the generator moves): call `refresh_statistics()`
     before drawing with `model` to give its batch norm layers the statistics of its own
-    activations (BigGAN's "standing statistics"). Call `update()` after every generator step, eagerly or inside a `tf.function`
-    (it only assigns variables). Under `tf.distribute`, create this inside `strategy.scope()` and
+    activations (BigGAN's "standing statistics"). Call `update()` after every generator step,
+    eagerly or inside a `tf.function` (it only assigns variables). Under `tf.distribute`, create this inside `strategy.scope()` and
     call `update()` in cross-replica context (after `strategy.run`, not inside the replica
     function). Use `ema.model` for the epoch grids and the saved generator.
 
@@ -181,7 +181,7 @@ class GeneratorEMA:
             else:
                 average.assign(source)
 
-    def refresh_statistics(self, count: int = 512, seed: int = 0) -> None:
+    def refresh_statistics(self, count: int = 256, seed: int = 0) -> None:
         """Set every batch norm layer's moving mean/variance of the averaged copy to the statistics
         of its own activations on `count` noise vectors (one forward pass in training mode with
         momentum 0; nothing else changes). Eager only; a no-op without batch norm."""
