@@ -48,7 +48,7 @@ def measure(images_budget: int, samples: int, log: Callable[[str], None] = print
     with tempfile.TemporaryDirectory(prefix="sketchdraw-bench-quality-") as runs_dir:
         for number, (label, (experiment, changes)) in enumerate(RECIPES.items()):
             batch_size = experiments.preset(experiment).batch_size
-            per_epoch = TRAINING_DRAWINGS // batch_size * batch_size
+            per_epoch = training.images_per_epoch(TRAINING_DRAWINGS, batch_size)
             epochs = max(1, math.ceil(images_budget / per_epoch))
             config = experiments.resolve(
                 experiment, name=f"quality-{number}", runs_dir=runs_dir, limit=TRAINING_DRAWINGS,

@@ -81,7 +81,7 @@ def make_config(setting: str, seed: int, category: str, train: int, images: int,
                 mirror: str, quality_every_images: int):
     """The RunConfig of one (setting, seed): epochs for the budget, checkpoints where the quality
     callback measures. Returns (config, quality_every_epochs)."""
-    from sketchdraw import experiments
+    from sketchdraw import experiments, training
 
     if setting not in SETTINGS:
         from sketchdraw.registry import unknown_name_message
@@ -92,7 +92,7 @@ def make_config(setting: str, seed: int, category: str, train: int, images: int,
     if batch_size > train:
         raise SystemExit(f"setting {setting}: batch size {batch_size} is larger than the {train} "
                          "training drawings")
-    per_epoch = train // batch_size * batch_size
+    per_epoch = training.images_per_epoch(train, batch_size)
     epochs = max(1, math.ceil(images / per_epoch))
     every = max(1, round(quality_every_images / per_epoch))
     config = experiments.resolve(

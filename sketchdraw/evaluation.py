@@ -184,7 +184,9 @@ def _drawings_per_category_for(config: RunConfig, training_count: int, cache, pr
 
 def images_seen(run: RunFolder, training_count: int, batch_size: int) -> int:
     """Epochs in history.csv x whole batches per epoch x batch size (the loop drops the remainder)."""
-    return len(run.read_history()) * (training_count // batch_size) * batch_size
+    from sketchdraw.training import images_per_epoch
+
+    return len(run.read_history()) * images_per_epoch(training_count, batch_size)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -304,17 +306,18 @@ def quality_callback(config: RunConfig, every: int = 5, samples: int = 500, clas
         from sketchdraw import classifier as classifier_module
         from sketchdraw import metrics, training
 
+        if "training_images" not in state:
+            state["training_images"] = training.load_training_images(
+                dataclasses.replace(config, progress=False))
         if state["classifier"] is None:
             categories = choose_categories(config.category, classifier_categories, config.mirror, cache)
             per_category = drawings_per_category or _drawings_per_category_for(
-                config, len(training.load_training_images(dataclasses.replace(config, progress=False))),
-                cache, progress)
+                config, len(state["training_images"]), cache, progress)
             state["classifier"] = domain_classifier(categories, per_category, config.mirror,
                                                     cache, classifier_epochs, seed=seed, progress=progress)
         trained = state["classifier"]
         if "training_features" not in state:
-            images = training.load_training_images(dataclasses.replace(config, progress=False))
-            state["training_features"] = classifier_module.features(trained, images)
+            state["training_features"] = classifier_module.features(trained, state["training_images"])
         generated = _generate_from_checkpoint(run, config, epoch, samples, seed, state)
         features, probabilities = classifier_module.features_and_probabilities(trained, generated)
         reference = state["training_features"]
@@ -443,8 +446,9 @@ def _images_per_epoch(run: RunFolder) -> int:
     config = run.load_config()
     total = len(np.load(quickdraw.fetch_file(config["category"], mirror=config.get("mirror"),
                                              progress=False), mmap_mode="r"))
-    count = min(config.get("limit") or total, total)
-    return count // config["batch_size"] * config["batch_size"]
+    from sketchdraw.training import images_per_epoch
+
+    return images_per_epoch(min(config.get("limit") or total, total), config["batch_size"])
 
 
 def plot_final_grids(run_dirs: Sequence):

@@ -513,6 +513,11 @@ def train(config: RunConfig, images: np.ndarray | None = None,
     return TrainResult(run, shown, discriminator, loop.trained_epochs)
 
 
+def images_per_epoch(count: int, batch_size: int) -> int:
+    """Images an epoch trains on: whole batches only (the pipeline drops the remainder)."""
+    return count // batch_size * batch_size
+
+
 def run_epoch(steps, distributed_dataset, steps_per_epoch: int, batch_size: int,
               description: str, progress: bool = True, schedule=None, batches_done=None,
               detector=None) -> dict:
