@@ -61,7 +61,9 @@ SETTINGS["batch16"] = ("rabbit", {**SETTINGS["upsample"][1], "batch_size": 16})
 for _name, _change in {"hinge": {"loss": "hinge"}, "spectral_norm": {"spectral_norm": True},
                        "page_augment": {"augment": "page_translation,page_cutout"},
                        "page_translation": {"augment": "page_translation"},
-                       "flip": {"flip": True}, "r1": {"r1_weight": 1.0}}.items():
+                       "flip": {"flip": True}, "r1": {"r1_weight": 1.0},
+                       "ema999": {"ema_decay": 0.999}, "decay": {"learning_rate_decay": 0.5},
+                       "ttur": {"generator_learning_rate": 1e-4, "discriminator_learning_rate": 4e-4}}.items():
     SETTINGS[_name] = ("rabbit", {**SETTINGS["batch32_ema"][1], **_change})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})

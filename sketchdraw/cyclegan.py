@@ -182,17 +182,9 @@ def resolve(experiment: str = "photo2vangogh", **overrides) -> CycleConfig:
 
 
 def learning_rate_at(epoch: int, config: CycleConfig) -> float:
-    """The paper's schedule: `learning_rate` up to decay_start_epoch, then linear to 0 after the last.
-
-    Epochs count from 1; epoch `epochs` trains with a small positive rate, and the rate that would
-    follow it is 0.
-    """
-    start = config.effective_decay_start_epoch
-    if epoch <= start:
-        return config.learning_rate
-    decay_epochs = config.epochs - start
-    remaining = max(0.0, 1.0 - (epoch - start) / (decay_epochs + 1))
-    return config.learning_rate * remaining
+    """The paper's schedule: `learning_rate` up to decay_start_epoch, then linear to 0 after the last."""
+    return training.linear_decay(config.learning_rate, epoch, config.effective_decay_start_epoch,
+                                 config.epochs)
 
 
 # -- the image pool --------------------------------------------------------------------------------

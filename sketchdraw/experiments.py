@@ -88,6 +88,7 @@ class RunConfig(Settings):
     discriminator_beta2: float = 0.999
     generator_steps_per_discriminator_step: int = 1  # seed 002's gd_ratio (decided per batch)
     discriminator_steps_per_generator_step: int = 1
+    learning_rate_decay: float = 0.0  # > 0: both rates fall linearly to 0 over this last fraction
     discriminator_warmup_batches: int = 0  # train only the discriminator for the first K batches
     loss: str = "bce"  # "bce", "hinge", "least_squares", "wgan_gp"
     gradient_penalty_weight: float = 10.0  # wgan_gp only
@@ -143,6 +144,12 @@ class RunConfig(Settings):
         if self.generator_steps_per_discriminator_step > 1 < self.discriminator_steps_per_generator_step:
             raise ValueError("set generator_steps_per_discriminator_step or "
                              "discriminator_steps_per_generator_step above 1, not both")
+        if not 0 <= self.learning_rate_decay <= 1:
+            raise ValueError(f"learning_rate_decay is the fraction of the run over which the rates "
+                             f"fall to 0, in [0, 1]; got {self.learning_rate_decay}")
+        if self.learning_rate_decay > 0 and self.stuck_window:
+            raise ValueError("learning_rate_decay and stuck_window both set the learning rates; "
+                             "use one of them (stuck_window=0 or learning_rate_decay=0)")
         if self.stuck_window == 1:
             raise ValueError("stuck_window must be 0 (off) or at least 2 batches")
         check_run_name(self.name)

@@ -494,12 +494,24 @@ def train(config: RunConfig, images: np.ndarray | None = None,
         # about every EMA_REFRESH_STEPS steps for short ones, always before a checkpoint or the end.
         refresh_every = max(1, math.ceil(EMA_REFRESH_STEPS / steps_per_epoch))
 
+        rates = {generator_optimizer: config.generator_learning_rate,
+                 discriminator_optimizer: config.discriminator_learning_rate}
+        decay_start = decay_start_epoch(config.epochs, config.learning_rate_decay)
+
         with loop.interruptible():
             for epoch in loop.epochs(config.epochs):
+                if config.learning_rate_decay > 0:  # set from the epoch, so a resumed run agrees
+                    for optimizer, rate in rates.items():
+                        optimizer.learning_rate.assign(
+                            linear_decay(rate, epoch, decay_start, config.epochs))
                 row = run_epoch(steps, distributed, steps_per_epoch, config.batch_size,
                                 description=f"epoch {epoch}/{config.epochs}",
                                 progress=config.progress, schedule=schedule,
                                 batches_done=batches_done, detector=detector)
+                if config.learning_rate_decay > 0:
+                    row["generator_learning_rate"] = float(generator_optimizer.learning_rate.numpy())
+                    row["discriminator_learning_rate"] = float(
+                        discriminator_optimizer.learning_rate.numpy())
                 if ema is not None and (epoch % refresh_every == 0 or epoch % config.checkpoint_every == 0
                                         or epoch == config.epochs):
                     # batch norm statistics of the averaged weights, not the live generator's
@@ -511,6 +523,23 @@ def train(config: RunConfig, images: np.ndarray | None = None,
         finish_run(run, shown, images, image_shape, config.noise_dim, config.seed, invert)
         publish_pages(run)
     return TrainResult(run, shown, discriminator, loop.trained_epochs)
+
+
+def linear_decay(rate: float, epoch: int, start: int, epochs: int) -> float:
+    """`rate` up to epoch `start`, then linear to 0 after the last (CycleGAN's schedule).
+
+    Epochs count from 1; epoch `epochs` trains with a small positive rate, and the rate that would
+    follow it is 0. `start >= epochs` holds the rate for the whole run.
+    """
+    if epoch <= start:
+        return rate
+    remaining = max(0.0, 1.0 - (epoch - start) / (epochs - start + 1))
+    return rate * remaining
+
+
+def decay_start_epoch(epochs: int, fraction: float) -> int:
+    """The epoch after which the rates decay, for a decay over the last `fraction` of the run."""
+    return epochs - round(epochs * fraction)
 
 
 def images_per_epoch(count: int, batch_size: int) -> int:

@@ -102,6 +102,22 @@ def test_the_stuck_detector_raises_learning_rates_and_logs_it(tmp_path, rabbits)
     assert row["learning_rate_raises"] >= 1
 
 
+def test_learning_rate_decay_holds_then_falls_linearly_over_the_last_fraction():
+    assert training.decay_start_epoch(286, 0.5) == 143 and training.decay_start_epoch(10, 0) == 10
+    rates = [training.linear_decay(1.0, epoch, 2, 4) for epoch in range(1, 6)]
+    assert rates == pytest.approx([1.0, 1.0, 2 / 3, 1 / 3, 0.0])
+
+
+def test_the_rates_decay_in_training_and_the_history_records_them(tmp_path, rabbits):
+    config = config_for(tmp_path, epochs=4, learning_rate_decay=0.5, limit=64,
+                        generator_learning_rate=3e-4, discriminator_learning_rate=6e-4)
+    rows = training.train(config, images=rabbits[:64]).run.read_history()
+    assert [row["generator_learning_rate"] for row in rows] == pytest.approx(
+        [3e-4, 3e-4, 2e-4, 1e-4])
+    assert [row["discriminator_learning_rate"] for row in rows] == pytest.approx(
+        [6e-4, 6e-4, 4e-4, 2e-4])
+
+
 def test_an_option_the_model_lacks_is_refused(tmp_path, rabbits):
     with pytest.raises(ValueError, match="has no 'l2' option"):
         training.train(config_for(tmp_path, l2=1e-7), images=rabbits)
@@ -116,6 +132,8 @@ def test_options_are_checked_before_training(tmp_path):
           "discriminator_steps_per_generator_step": 2}, "not both"),
         ({"ema_decay": 1.5}, "ema_decay"),
         ({"r1_weight": -1.0}, "r1_weight"),
+        ({"learning_rate_decay": 1.5}, "learning_rate_decay"),
+        ({"learning_rate_decay": 0.5, "stuck_window": 4}, "use one of them"),
     ]:
         with pytest.raises(ValueError, match=message):
             config_for(tmp_path, **overrides)
