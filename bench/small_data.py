@@ -14,7 +14,8 @@ ablation continues where it stopped. `--workers` runs that many trainings at onc
 subprocess with its share of the CPU threads (two one-thread runs beat one two-thread run on
 these small models).
 
-The table (`bench/results/small-data-<category>-<date>.md`) holds one row per setting and seed,
+The table (`bench/results/small-data-<category>[-<N>k]-<date>.md`, the budget named when it is not
+the default 128k) holds one row per setting and seed,
 the mean per setting, the real held-out row and the issue's four targets, judged per row.
 """
 
@@ -39,6 +40,7 @@ from common import mirror_folder  # noqa: E402
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 DRAWINGS_PER_CATEGORY = 450  # the classifier's first N per category; the GAN's training set size
+DEFAULT_IMAGES = 128_000  # images seen per run
 
 # The ladder: each setting adds one ingredient to the one before it, starting from seed 001's
 # recipe. Values: (preset, overrides). `limit`, `epochs`, `seed` and the names are set per run.
@@ -65,6 +67,7 @@ for _name, _change in {"hinge": {"loss": "hinge"}, "spectral_norm": {"spectral_n
                        "ema999": {"ema_decay": 0.999}, "decay": {"learning_rate_decay": 0.5},
                        "ttur": {"generator_learning_rate": 1e-4, "discriminator_learning_rate": 4e-4}}.items():
     SETTINGS[_name] = ("rabbit", {**SETTINGS["batch32_ema"][1], **_change})
+SETTINGS["ema999_decay"] = ("rabbit", {**SETTINGS["ema999"][1], "learning_rate_decay": 0.5})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
 SETTINGS["seed001+diffaugment"] = ("rabbit", {"augment": "translation,cutout"})
@@ -266,11 +269,19 @@ def format_table(rows: list[dict], calibration: list[dict] = ()) -> str:
     return header + "\n".join(lines) + "\n"
 
 
+def results_name(category: str, images: int, date: str) -> str:
+    """small-data-<category>-<date>.md at the default budget, -<N>k- in the name at any other, so
+    tables of different budgets never replace each other."""
+    budget = "" if images == DEFAULT_IMAGES else (
+        f"-{images // 1000}k" if images % 1000 == 0 else f"-{images}images")
+    return f"small-data-{category}{budget}-{date}.md"
+
+
 def write_results(args, rows: list[dict]) -> Path:
     from sketchdraw.atomicfiles import atomic_write_text
 
     date = datetime.date.today().isoformat()
-    path = Path(args.results_dir) / f"small-data-{args.category}-{date}.md"
+    path = Path(args.results_dir) / results_name(args.category, args.images, date)
     classifier = rows[0]["document"]["classifier"] if rows else {}
     text = (f"# Small-data ablation on {args.category}: first {args.train} drawings, "
             f"{args.images:,} images seen per run\n\n"
@@ -325,7 +336,7 @@ def parse_args(argv=None):
                         default=LADDER, help=f"comma-separated, from: {', '.join(SETTINGS)}")
     parser.add_argument("--seeds", type=lambda text: [int(s) for s in text.split(",") if s.strip()],
                         default=[1, 2])
-    parser.add_argument("--images", type=int, default=128_000, help="images seen per run")
+    parser.add_argument("--images", type=int, default=DEFAULT_IMAGES, help="images seen per run")
     parser.add_argument("--train", type=int, default=DRAWINGS_PER_CATEGORY,
                         help="training drawings: the first N of the file")
     parser.add_argument("--workers", type=int, default=2)

@@ -8,6 +8,7 @@ close names. The figures are not checked (a 600-image run draws nothing), only t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -16,6 +17,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = REPO_ROOT / "bench" / "small_data.py"
+_spec = importlib.util.spec_from_file_location("small_data", SCRIPT)
+small_data = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(small_data)
 
 
 def run_script(tmp_path, quickdraw_mirror, *arguments):
@@ -41,7 +45,7 @@ def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_pa
         assert metrics["train_seconds"] > 0
         assert (run / "quality.png").is_file()
         assert any(row.split(",")[-1] for row in (run / "history.csv").read_text().splitlines()[1:])
-    [results] = (tmp_path / "results").glob("small-data-rabbit-*.md")
+    [results] = (tmp_path / "results").glob("small-data-rabbit-600images-*.md")
     table = [line for line in results.read_text().splitlines() if line.startswith("| ")]
     assert [line.split("|")[1].strip() for line in table[2:]] == [
         "seed001", "batch64", "real held-out (450 unseen)", "real cat drawings, as if generated",
@@ -54,6 +58,12 @@ def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_pa
     assert again.returncode == 0
     log = (tmp_path / "runs" / "rabbit-seed001-s3.log").read_text()
     assert "done already" in log
+
+
+def test_tables_of_different_budgets_get_different_names():
+    assert small_data.results_name("rabbit", small_data.DEFAULT_IMAGES, "2026-11-22") == \
+        "small-data-rabbit-2026-11-22.md"
+    assert small_data.results_name("cat", 384_000, "2026-11-22") == "small-data-cat-384k-2026-11-22.md"
 
 
 def test_an_unknown_setting_is_refused_with_the_close_names(tmp_path, quickdraw_mirror):
