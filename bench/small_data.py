@@ -68,6 +68,7 @@ for _name, _change in {"hinge": {"loss": "hinge"}, "spectral_norm": {"spectral_n
                        "ttur": {"generator_learning_rate": 1e-4, "discriminator_learning_rate": 4e-4}}.items():
     SETTINGS[_name] = ("rabbit", {**SETTINGS["batch32_ema"][1], **_change})
 SETTINGS["ema999_decay"] = ("rabbit", {**SETTINGS["ema999"][1], "learning_rate_decay": 0.5})
+SETTINGS["ema999_translation"] = ("rabbit", {**SETTINGS["ema999"][1], "augment": "page_translation"})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
 SETTINGS["seed001+diffaugment"] = ("rabbit", {"augment": "translation,cutout"})
