@@ -21,7 +21,8 @@ and the trained generator. Run the same notebook again with more epochs and it *
 
 Presets: `rabbit` (the rabbit notebook: the tutorial's models, Adam 1e-3, batch 256), `flower`
 (the flower article: UpSampling2D models, Adam 2e-4 with β₁ = 0.5, batch 128) and `rabbit_small`
-(the small-data recipe: 450 drawings, UpSampling2D models, Adam 2e-4 / 0.5, batch 64; see the README).
+(the small-data recipe: 450 drawings, UpSampling2D models, Adam 2e-4 / 0.5, batch 32, generator
+EMA 0.999, DiffAugment translation; see the README).
 """)
 
 code("""
