@@ -41,6 +41,7 @@ from common import mirror_folder  # noqa: E402
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 DRAWINGS_PER_CATEGORY = 450  # the classifier's first N per category; the GAN's training set size
 DEFAULT_IMAGES = 128_000  # images seen per run
+DEFAULT_RUNS_DIR = "runs/ablation"
 
 # The ladder: each setting adds one ingredient to the one before it, starting from seed 001's
 # recipe. Values: (preset, overrides). `limit`, `epochs`, `seed` and the names are set per run.
@@ -287,7 +288,8 @@ def write_results(args, rows: list[dict]) -> Path:
     text = (f"# Small-data ablation on {args.category}: first {args.train} drawings, "
             f"{args.images:,} images seen per run\n\n"
             f"Command: `python bench/small_data.py --category {args.category} --settings "
-            f"{','.join(args.settings)} --seeds {','.join(map(str, args.seeds))} --images {args.images}`\n\n"
+            f"{','.join(args.settings)} --seeds {','.join(map(str, args.seeds))} --images {args.images}"
+            f"{'' if args.runs_dir == DEFAULT_RUNS_DIR else ' --runs-dir ' + args.runs_dir}`\n\n"
             f"Judge: {len(classifier.get('categories', []))}-category classifier, held-out accuracy "
             f"{classifier.get('held_out_accuracy', float('nan')):.3f} ({args.category}: "
             f"{classifier.get('category_accuracy', float('nan')):.2f}). Every row is measured against "
@@ -343,7 +345,7 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quality-every", type=int, default=16_000,
                         help="images seen between quality measurements")
-    parser.add_argument("--runs-dir", default="runs/ablation")
+    parser.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR)
     parser.add_argument("--results-dir", default=str(RESULTS_DIR))
     parser.add_argument("--mirror", default=None)
     parser.add_argument("--classifier-categories", default=None,
