@@ -59,6 +59,11 @@ def _absolute(path: str | None) -> str | None:
     return str(Path(path).resolve()) if path else None
 
 
+# Seconds papermill waits for a finished cell's last outputs. Its default (4 s) failed a 35-minute
+# run in its last cell (showing the run's pictures) on a 2-core machine busy with other trainings.
+IOPUB_TIMEOUT = 120
+
+
 def _execute(notebook: Path, run_dir: Path, parameters: dict, kernel: str) -> int:
     """papermill the notebook into the run folder, streaming its output; keep an earlier copy."""
     if not notebook.exists():
@@ -80,7 +85,7 @@ def _execute(notebook: Path, run_dir: Path, parameters: dict, kernel: str) -> in
         papermill.execute_notebook(
             str(notebook), str(executed), parameters=parameters, log_output=True,
             progress_bar=False, cwd=str(REPO_ROOT), kernel_name=kernel,
-            stdout_file=sys.stdout, stderr_file=sys.stderr)
+            stdout_file=sys.stdout, stderr_file=sys.stderr, iopub_timeout=IOPUB_TIMEOUT)
     except papermill.PapermillExecutionError as error:
         # The notebook's own error message is what the user needs; the traceback stays in the
         # executed notebook.

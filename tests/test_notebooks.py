@@ -70,3 +70,23 @@ def test_the_cli_fails_fast_with_a_clear_message(tmp_path):
     assert result.returncode == 2
     assert "did you mean 'rabbit'" in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_papermill_waits_for_slow_outputs_of_a_finished_cell(tmp_path, monkeypatch):
+    # papermill's own 4 s wait for a cell's last outputs failed a 35-minute run in its final cell
+    # (the run's pictures) on a busy 2-core machine; `make run` must wait longer than that.
+    import papermill
+
+    from sketchdraw import cli
+
+    seen = {}
+
+    def execute_notebook(source, target, **options):
+        seen.update(options)
+        Path(target).write_text(Path(source).read_text())
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
+    notebook = tmp_path / "tiny.ipynb"
+    notebook.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    assert cli._execute(notebook, tmp_path / "run", {}, "python3") == 0
+    assert seen["iopub_timeout"] >= 60 and seen["log_output"] is True
