@@ -59,8 +59,9 @@ SETTINGS["batch64_ema"] = ("rabbit", {**SETTINGS["batch64"][1], "ema_decay": 0.9
 SETTINGS["batch32"] = ("rabbit", {**SETTINGS["upsample"][1], "batch_size": 32})
 SETTINGS["batch32_ema"] = ("rabbit", {**SETTINGS["batch32"][1], "ema_decay": 0.99})
 SETTINGS["batch16"] = ("rabbit", {**SETTINGS["upsample"][1], "batch_size": 16})
-# The next round's candidates, each one ingredient on top of batch32_ema (= the rabbit_small preset):
-# built and tested, not measured yet.
+# The second round, each one ingredient on top of batch32_ema (the first rabbit_small preset).
+# Measured (bench/results/small-data-rabbit[-384k]-2026-11-22.md): r1, ema999 at 128k; decay, ema999
+# at 384k. Defined, not yet measured: hinge, spectral_norm, page_augment, page_translation, flip, ttur.
 for _name, _change in {"hinge": {"loss": "hinge"}, "spectral_norm": {"spectral_norm": True},
                        "page_augment": {"augment": "page_translation,page_cutout"},
                        "page_translation": {"augment": "page_translation"},
@@ -69,6 +70,7 @@ for _name, _change in {"hinge": {"loss": "hinge"}, "spectral_norm": {"spectral_n
                        "ttur": {"generator_learning_rate": 1e-4, "discriminator_learning_rate": 4e-4}}.items():
     SETTINGS[_name] = ("rabbit", {**SETTINGS["batch32_ema"][1], **_change})
 SETTINGS["ema999_decay"] = ("rabbit", {**SETTINGS["ema999"][1], "learning_rate_decay": 0.5})
+# = the current rabbit_small preset (at --images 384000)
 SETTINGS["ema999_translation"] = ("rabbit", {**SETTINGS["ema999"][1], "augment": "page_translation"})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
