@@ -494,24 +494,23 @@ def train(config: RunConfig, images: np.ndarray | None = None,
         # about every EMA_REFRESH_STEPS steps for short ones, always before a checkpoint or the end.
         refresh_every = max(1, math.ceil(EMA_REFRESH_STEPS / steps_per_epoch))
 
-        rates = {generator_optimizer: config.generator_learning_rate,
-                 discriminator_optimizer: config.discriminator_learning_rate}
+        base_rates = {"generator_learning_rate": (generator_optimizer, config.generator_learning_rate),
+                      "discriminator_learning_rate": (discriminator_optimizer,
+                                                      config.discriminator_learning_rate)}
         decay_start = decay_start_epoch(config.epochs, config.learning_rate_decay)
 
         with loop.interruptible():
             for epoch in loop.epochs(config.epochs):
+                rates = {}
                 if config.learning_rate_decay > 0:  # set from the epoch, so a resumed run agrees
-                    for optimizer, rate in rates.items():
-                        optimizer.learning_rate.assign(
-                            linear_decay(rate, epoch, decay_start, config.epochs))
+                    for column, (optimizer, rate) in base_rates.items():
+                        rates[column] = linear_decay(rate, epoch, decay_start, config.epochs)
+                        optimizer.learning_rate.assign(rates[column])
                 row = run_epoch(steps, distributed, steps_per_epoch, config.batch_size,
                                 description=f"epoch {epoch}/{config.epochs}",
                                 progress=config.progress, schedule=schedule,
                                 batches_done=batches_done, detector=detector)
-                if config.learning_rate_decay > 0:
-                    row["generator_learning_rate"] = float(generator_optimizer.learning_rate.numpy())
-                    row["discriminator_learning_rate"] = float(
-                        discriminator_optimizer.learning_rate.numpy())
+                row.update(rates)
                 if ema is not None and (epoch % refresh_every == 0 or epoch % config.checkpoint_every == 0
                                         or epoch == config.epochs):
                     # batch norm statistics of the averaged weights, not the live generator's
