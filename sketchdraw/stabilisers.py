@@ -147,7 +147,8 @@ class GeneratorEMA:
     activations (BigGAN's "standing statistics"). Call `update()` after every generator step,
     eagerly or inside a `tf.function` (it only assigns variables). Under `tf.distribute`, create
     this inside `strategy.scope()` and call `update()` in cross-replica context (after
-    `strategy.run`, not inside the replica function). Use `ema.model` for the epoch grids and the saved generator.
+    `strategy.run`, not inside the replica function). Use `ema.model` for the epoch grids and the
+    saved generator.
 
     decay=0.999 averages over roughly the last 1000 generator steps; for runs of a few hundred
     steps use a smaller decay (0.99) or the average lags behind the generator.
