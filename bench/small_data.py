@@ -15,8 +15,10 @@ subprocess with its share of the CPU threads (two one-thread runs beat one two-t
 these small models).
 
 The table (`bench/results/small-data-<category>[-<N>k]-<date>.md`, the budget named when it is not
-the default 128k) holds one row per setting and seed,
-the mean per setting, the real held-out row and the issue's four targets, judged per row.
+the default 128k) holds one row per setting and seed — the ones asked for and every other run of
+the category already measured at this budget in the runs folder, so running two more settings adds
+rows instead of replacing the table — the mean per setting, the real held-out row and the issue's
+four targets, judged per row.
 """
 
 from __future__ import annotations
@@ -72,6 +74,13 @@ for _name, _change in {"hinge": {"loss": "hinge"}, "spectral_norm": {"spectral_n
 SETTINGS["ema999_decay"] = ("rabbit", {**SETTINGS["ema999"][1], "learning_rate_decay": 0.5})
 # = the current rabbit_small preset (at --images 384000)
 SETTINGS["ema999_translation"] = ("rabbit", {**SETTINGS["ema999"][1], "augment": "page_translation"})
+# The third round, each one ingredient on top of ema999_translation.
+SETTINGS["translation_decay"] = ("rabbit", {**SETTINGS["ema999_translation"][1],
+                                            "learning_rate_decay": 0.5})
+SETTINGS["translation_decay25"] = ("rabbit", {**SETTINGS["ema999_translation"][1],
+                                              "learning_rate_decay": 0.25})
+SETTINGS["translation_cutout"] = ("rabbit", {**SETTINGS["ema999_translation"][1],
+                                             "augment": "page_translation,page_cutout"})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
 SETTINGS["seed001+diffaugment"] = ("rabbit", {"augment": "translation,cutout"})
@@ -199,6 +208,24 @@ def collect(runs_dir: str, category: str, settings: list[str], seeds: list[int])
             if document is not None:
                 rows.append({"setting": setting, "seed": seed, "document": document})
     return rows
+
+
+def measured_runs(runs_dir: str, category: str, images: int, train: int) -> tuple[list[str], list[int]]:
+    """The settings and seeds of every run of `category` in `runs_dir` that has been measured at this
+    budget (images seen within one epoch of `images`), so a table written after running a few
+    settings still holds the rows of the others. Settings in the ladder's order, seeds ascending."""
+    from sketchdraw import evaluation
+
+    found = set()
+    for folder in Path(runs_dir).glob(f"{category}-*-s*"):
+        setting, _, seed = folder.name[len(category) + 1:].rpartition("-s")
+        if setting not in SETTINGS or not seed.isdigit() or not folder.is_dir():
+            continue
+        document = evaluation.read_metrics(folder)
+        if document is not None and images <= document.get("images_seen", -1) < images + train:
+            found.add((setting, int(seed)))
+    return ([setting for setting in SETTINGS if any(setting == s for s, _ in found)],
+            sorted({seed for _, seed in found}))
 
 
 def calibration_rows(args, neighbours: int = 3, count: int = 450) -> list[dict]:
@@ -352,7 +379,7 @@ def parse_args(argv=None):
     parser.add_argument("--mirror", default=None)
     parser.add_argument("--classifier-categories", default=None,
                         help="the judge's categories, a,b,c (default: every one in the mirror)")
-    parser.add_argument("--table-only", action="store_true", help="only rebuild the table")
+    parser.add_argument("--table-only", action="store_true", help="only rebuild the table (of every run measured at this budget)")
     # one run, in a worker subprocess
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--seed-value", type=int, help=argparse.SUPPRESS)
@@ -374,6 +401,9 @@ def main(argv=None) -> int:
         return 0
     if not args.table_only:
         run_all(args, args.settings, args.seeds)
+    settings, seeds = measured_runs(args.runs_dir, args.category, args.images, args.train)
+    args.settings = [s for s in SETTINGS if s in args.settings or s in settings]
+    args.seeds = sorted(set(args.seeds) | set(seeds))
     rows = collect(args.runs_dir, args.category, args.settings, args.seeds)
     path = write_results(args, rows)
     print(path.read_text())

@@ -2,8 +2,10 @@
 
 Two settings x one seed on the first 450 real rabbits with a tiny budget, two worker subprocesses:
 every run trains, gets its quality curve and metrics.json, the table has a row per run, the real
-row, real cat drawings measured as if generated (for scale) and the targets; the figures are saved; a second call skips the finished runs; unknown settings are refused with the
-close names. The figures are not checked (a 600-image run draws nothing), only that they are there.
+row, real cat drawings measured as if generated (for scale) and the targets; the figures are
+saved; a second call skips the finished runs; a table written for one setting keeps the other
+measured runs' rows; unknown settings are refused with the close names. The figures are not
+checked (a 600-image run draws nothing), only that they are there.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_pa
     assert again.returncode == 0
     log = (tmp_path / "runs" / "rabbit-seed001-s3.log").read_text()
     assert "done already" in log
+
+    # A table written for one setting keeps the rows of the other runs measured at this budget.
+    only = run_script(tmp_path, quickdraw_mirror, "--settings", "seed001", "--seeds", "3",
+                      "--images", "600", "--table-only")
+    assert only.returncode == 0, only.stderr[-3000:]
+    assert "| batch64 | 3 |" in results.read_text()
+    assert "--settings seed001,batch64 --seeds 3" in results.read_text()
 
 
 def test_tables_of_different_budgets_get_different_names():
