@@ -4,8 +4,9 @@ Two settings x one seed on the first 450 real rabbits with a tiny budget, two wo
 every run trains, gets its quality curve and metrics.json, the table has a row per run, the real
 row, real cat drawings measured as if generated (for scale) and the targets; the figures are
 saved; a second call skips the finished runs; a table written for one setting keeps the other
-measured runs' rows; unknown settings are refused with the close names. The figures are not
-checked (a 600-image run draws nothing), only that they are there.
+measured runs' rows; bench/metric_noise.py measures a run's spread over noise draws; unknown
+settings are refused with the close names. The figures are not checked (a 600-image run draws
+nothing), only that they are there.
 """
 
 from __future__ import annotations
@@ -67,6 +68,16 @@ def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_pa
     assert only.returncode == 0, only.stderr[-3000:]
     assert "| batch64 | 3 |" in results.read_text()
     assert "--settings seed001,batch64 --seeds 3" in results.read_text()
+
+    # bench/metric_noise.py: the spread of CS and KID over noise draws of one finished run.
+    environment = {**os.environ, "SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror),
+                   "TF_CPP_MIN_LOG_LEVEL": "3"}
+    noise = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "metric_noise.py"),
+                            str(tmp_path / "runs" / "rabbit-batch64-s3"), "--draws", "2", "--samples",
+                            "40", "--classifier-categories", "rabbit,cat"],
+                           cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
+    assert noise.returncode == 0, noise.stderr[-3000:]
+    assert "rabbit-batch64-s3 (2 draws of 40): CS " in noise.stdout and "KID " in noise.stdout
 
 
 def test_tables_of_different_budgets_get_different_names():
