@@ -276,16 +276,14 @@ for _experiment, _changes in {
 # recipe, what made the difference: seed 000's upsample-and-convolve models (no checkerboard), Adam
 # 2e-4 with beta1 0.5, small batches (batch 32 makes 8x the updates of batch 256 for the same
 # images seen), a moving average of the generator (0.999: the drawings stop swinging with the
-# last few hundred updates), DiffAugment's translation with blank-page fill, which keeps the
+# last few hundred updates) and DiffAugment's translation with blank-page fill, which keeps the
 # discriminator from memorising the 450 drawings over the 857 epochs (383,936 images seen, the
-# issue's 384k budget), and both learning rates lowered linearly to 0 over the second half, so the
-# drawings settle instead of drifting (KID 0.007 and 0.008 on two of three seeds). `limit=450`
-# keeps the file's other drawings unseen, so `make evaluate` can measure the run against real
-# drawings neither network trained on; set LIMIT= for more.
+# issue's 384k budget). `limit=450` keeps the file's other drawings unseen, so `make evaluate`
+# can measure the run against real drawings neither network trained on; set LIMIT= for more.
 _SMALL = dict(model="upsample", limit=450, batch_size=32, generator_learning_rate=2e-4,
               discriminator_learning_rate=2e-4, generator_beta1=0.5, discriminator_beta1=0.5,
-              ema_decay=0.999, augment="page_translation", learning_rate_decay=0.5, epochs=857,
-              grid_size=8, checkpoint_every=25)
+              ema_decay=0.999, augment="page_translation", epochs=857, grid_size=8,
+              checkpoint_every=25)
 register(RunConfig(experiment="rabbit_small", name="rabbit_small", category="rabbit", **_SMALL))
 
 
