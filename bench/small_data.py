@@ -75,7 +75,7 @@ SETTINGS["ema999_decay"] = ("rabbit", {**SETTINGS["ema999"][1], "learning_rate_d
 # = the current rabbit_small preset (at --images 384000)
 SETTINGS["ema999_translation"] = ("rabbit", {**SETTINGS["ema999"][1], "augment": "page_translation"})
 # The third round, each one ingredient on top of ema999_translation. Measured at 384k: translation_decay
-# (seeds 1-4), translation_decay25 (seed 1); defined, not yet measured: translation_cutout.
+# (seeds 1-4), translation_decay25 and translation_cutout (seed 1).
 SETTINGS["translation_decay"] = ("rabbit", {**SETTINGS["ema999_translation"][1],
                                             "learning_rate_decay": 0.5})
 SETTINGS["translation_decay25"] = ("rabbit", {**SETTINGS["ema999_translation"][1],
