@@ -225,8 +225,8 @@ def measured_runs(runs_dir: str, category: str, images: int, train: int) -> tupl
         document = evaluation.read_metrics(folder)
         if document is not None and images <= document.get("images_seen", -1) < images + train:
             found.add((setting, int(seed)))
-    return ([setting for setting in SETTINGS if any(setting == s for s, _ in found)],
-            sorted({seed for _, seed in found}))
+    settings = {setting for setting, _ in found}
+    return [setting for setting in SETTINGS if setting in settings], sorted({seed for _, seed in found})
 
 
 def calibration_rows(args, neighbours: int = 3, count: int = 450) -> list[dict]:
@@ -403,7 +403,7 @@ def main(argv=None) -> int:
     if not args.table_only:
         run_all(args, args.settings, args.seeds)
     settings, seeds = measured_runs(args.runs_dir, args.category, args.images, args.train)
-    args.settings = [s for s in SETTINGS if s in args.settings or s in settings]
+    args.settings = [setting for setting in SETTINGS if setting in args.settings or setting in settings]
     args.seeds = sorted(set(args.seeds) | set(seeds))
     rows = collect(args.runs_dir, args.category, args.settings, args.seeds)
     path = write_results(args, rows)
