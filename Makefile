@@ -26,6 +26,7 @@ SEEDS ?=
 IMAGES ?=
 WORKERS ?=
 PER_CATEGORY ?=
+DRAWS ?=
 RUNS ?= runs
 SET ?=
 # sample parameters
@@ -42,7 +43,7 @@ help:
 	@echo "make run EXPERIMENT=flower      a named preset; parameters given override it"
 	@echo "make run EXPERIMENT=vangogh DATA=folder   a painting experiment on a folder of images"
 	@echo "make sample RUN=runs/rabbit N=1000"
-	@echo "make evaluate RUN=runs/rabbit [CATEGORIES=a,b,c]   FID, KID, CS, GD, memorisation -> metrics.json"
+	@echo "make evaluate RUN=runs/rabbit [CATEGORIES=a,b,c DRAWS=n]   FID, KID, CS, GD, memorisation -> metrics.json"
 	@echo "make run EXPERIMENT=photo2vangogh DOMAIN_X=photos DOMAIN_Y=paintings   a CycleGAN"
 	@echo "make translate RUN=runs/photo2vangogh INPUT=photo.jpg [DIRECTION=x2y|y2x]"
 	@echo "make run EXPERIMENT=faces_sketch2photo DATA=root   sketch to image (root/sketch, root/photo)"
@@ -84,7 +85,7 @@ translate: $(STAMP)
 
 evaluate: $(STAMP)
 	$(BIN)/python -m sketchdraw evaluate --run "$(RUN)" $(call opt,--categories,$(CATEGORIES)) \
-		$(call opt,--drawings-per-category,$(PER_CATEGORY))
+		$(call opt,--drawings-per-category,$(PER_CATEGORY)) $(call opt,--draws,$(DRAWS))
 
 draw: $(STAMP)
 	$(BIN)/python -m sketchdraw draw --run "$(RUN)" --sketch $(foreach item,$(SKETCH),"$(item)")

@@ -3,7 +3,8 @@
     python bench/metric_noise.py runs/ablation-384k/rabbit-ema999_translation-s2 runs/rabbit_small
 
 Each run's generator draws `--samples` drawings `--draws` times (noise seeds 0, 1, ...), each set
-measured like `make evaluate` against the same real references with the ablation's judge; prints
+measured like `make evaluate DRAWS=n` (`evaluation.measure_draws`) against the same real references
+with the ablation's judge; prints
 the mean, standard deviation, min and max of CS and KID per run. A difference between two runs, or
 between a run and a target, that is smaller than these spreads is not a difference.
 """
@@ -20,19 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def spread(run_dir: str, judge, draws: int, samples: int) -> dict:
-    from sketchdraw import evaluation, metrics, sampling, training
+    from sketchdraw import evaluation, sampling, training
 
     config = dataclasses.replace(evaluation.load_run_config(run_dir), progress=False)
     generator = sampling.load_generator(run_dir)
     train = training.load_training_images(config)
     reference = evaluation.reference_drawings(config, judge, samples, train, None, 0, False)
-    values = {"cs": [], "kid_mean": []}
-    for seed in range(draws):
-        drawings = sampling.generate(generator, samples, seed=seed)
-        measured = metrics.evaluate_drawings(drawings, config.category, judge, reference, train)
-        for key in values:
-            values[key].append(measured["generated"][key])
-    return values
+    rows = evaluation.measure_draws(generator, draws, samples, config.category, judge, reference,
+                                    train)["generated_draws"]
+    return {key: [row[key] for row in rows] for key in ("cs", "kid_mean")}
 
 
 def main(argv=None) -> int:

@@ -82,6 +82,9 @@ SETTINGS["translation_decay25"] = ("rabbit", {**SETTINGS["ema999_translation"][1
                                               "learning_rate_decay": 0.25})
 SETTINGS["translation_cutout"] = ("rabbit", {**SETTINGS["ema999_translation"][1],
                                              "augment": "page_translation,page_cutout"})
+# The fourth round, for the seeds that learn slowly: twice the data by mirroring (the tf.data
+# pipeline's random left-right flip of the training drawings; a mirrored rabbit is still a rabbit).
+SETTINGS["translation_flip"] = ("rabbit", {**SETTINGS["ema999_translation"][1], "flip": True})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
 SETTINGS["seed001+diffaugment"] = ("rabbit", {"augment": "translation,cutout"})

@@ -5,7 +5,8 @@ and the tables and figures that compare runs.
   classifier on the categories at hand (`classifier.load_or_train`, fed by
   `partial_downloads.fetch_first_drawings`, so no whole 100 MB files are needed), draws `samples`
   drawings with the run's generator, and writes `metrics.evaluate_drawings`'s two rows, the
-  generated drawings and real drawings of the same category, to `metrics.json`.
+  generated drawings and real drawings of the same category, to `metrics.json`. With `draws=N`
+  the generated row is the mean over N noise draws (`measure_draws`), each draw's row kept beside it.
 - `quality_callback(config, every=K)`: an epoch callback for `training.train(..., callbacks=[...])`
   that adds `cs` and `kid_mean` to history.csv every K epochs and redraws `quality.png`.
 - `compare_table`, `format_table`, `plot_final_grids`, `plot_quality_curves`: what
@@ -193,10 +194,43 @@ def images_seen(run: RunFolder, training_count: int, batch_size: int) -> int:
 # metrics.json
 
 
+def measure_draws(generator, draws: int, samples: int, category: str, classifier, reference,
+                  training_images, seed: int = 0, kid_subsets: int = 100) -> dict:
+    """Measure `draws` sets of `samples` drawings from `generator` (noise seeds seed, seed+1, ...)
+    against the same references; returns {"generated": the mean of every metric over the draws,
+    "generated_draws": each draw's row, REAL_ROW: the real held-out row (the same for every draw)}.
+
+    One draw's CS and KID move with the noise alone (issue 11 measured +-0.02 in CS and +-0.003 to
+    0.006 in KID over draws of 1,000 rabbits), so a score to hold against a target is a mean."""
+    from sketchdraw import metrics, sampling
+
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise ValueError(f"draws must be a whole number >= 1, got {draws!r}")
+    rows, real = [], None
+    for index in range(draws):
+        drawings = sampling.generate(generator, samples, seed=seed + index)
+        measured = metrics.evaluate_drawings(drawings, category, classifier, reference, training_images,
+                                             kid_subsets=kid_subsets, seed=seed)
+        rows.append(measured["generated"])
+        real = measured[REAL_ROW]
+    mean = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
+    mean["count"] = rows[0]["count"]
+    return {"generated": mean, "generated_draws": rows, REAL_ROW: real}
+
+
+def draw_spread(document: dict, keys: Sequence[str] = ("cs", "kid_mean")) -> dict:
+    """{key: (mean, sample std, min, max)} over a metrics.json's noise draws; {} for a single draw."""
+    rows = document.get("generated_draws") or []
+    if len(rows) < 2:
+        return {}
+    return {key: (float(np.mean(values)), float(np.std(values, ddof=1)), min(values), max(values))
+            for key in keys for values in [[row[key] for row in rows]]}
+
+
 def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classifier_categories=None,
              drawings_per_category: int | None = None, seed: int = 0,
              progress: bool = True, classifier=None, classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS,
-             cache=None, kid_subsets: int = 100) -> dict:
+             cache=None, kid_subsets: int = 100, draws: int = 1) -> dict:
     """Measure a trained Quick, Draw! run and write `metrics.json` in its folder; return the document.
 
     `classifier_categories`: None for every category at hand (the run's mirror folder, else the
@@ -204,12 +238,16 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
     `drawings_per_category`: the classifier's first N per category; None picks
     `default_drawings_per_category` (2000, or the run's training count for small files).
     Both rows (generated, real_held_out) hold count, fid, kid_mean, kid_std, cs, gd and
-    memorisation_distance, measured against the GAN's training drawings.
+    memorisation_distance, measured against the GAN's training drawings. `draws` > 1: the generated
+    row is the mean over that many noise draws (seeds seed..seed+draws-1), each draw's row in
+    "generated_draws".
     """
-    from sketchdraw import metrics, sampling, training
+    from sketchdraw import sampling, training
 
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
         raise ValueError(f"samples must be a whole number >= 2, got {samples!r}")
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise ValueError(f"draws must be a whole number >= 1, got {draws!r}")
     run = RunFolder(run_dir)
     config = dataclasses.replace(load_run_config(run.root), progress=progress)
     generator = sampling.load_generator(run.root)  # fails fast for an unfinished run
@@ -221,9 +259,8 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
         classifier = domain_classifier(categories, drawings_per_category, config.mirror, cache,
                                        classifier_epochs, seed=seed, progress=progress)
     reference = reference_drawings(config, classifier, samples, training_images, cache, seed, progress)
-    generated = sampling.generate(generator, samples, seed=seed)
-    measured = metrics.evaluate_drawings(generated, config.category, classifier, reference,
-                                         training_images, kid_subsets=kid_subsets, seed=seed)
+    measured = measure_draws(generator, draws, samples, config.category, classifier, reference,
+                             training_images, seed=seed, kid_subsets=kid_subsets)
     document = {
         "category": config.category,
         "model": config.model,
@@ -241,8 +278,11 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
         "training_drawings": int(len(training_images)),
         "samples": samples,
         "seed": seed,
+        "draws": draws,
         "evaluated": datetime.datetime.now().isoformat(timespec="seconds"),
     }
+    if draws > 1:
+        document["generated_draws"] = measured["generated_draws"]
     atomic_write_text(run.metrics_path, json.dumps(document, indent=2) + "\n")
     _refresh_pages(run)
     return document
@@ -588,6 +628,9 @@ def add_evaluate_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--classifier-epochs", type=int, default=DEFAULT_CLASSIFIER_EPOCHS,
                         help=f"classifier training epochs (default {DEFAULT_CLASSIFIER_EPOCHS})")
     parser.add_argument("--seed", type=int, default=0, help="noise and sampling seed (default 0)")
+    parser.add_argument("--draws", type=int, default=1,
+                        help="noise draws to average the generated row over, seeds SEED.. SEED+N-1 "
+                             "(default 1; one draw's CS moves by about +-0.02 with the noise alone)")
     parser.set_defaults(handler=evaluate_command)
     return parser
 
@@ -595,9 +638,15 @@ def add_evaluate_parser(commands) -> argparse.ArgumentParser:
 def evaluate_command(arguments: argparse.Namespace) -> int:
     document = evaluate(arguments.run, samples=arguments.samples, classifier_categories=arguments.categories,
                         drawings_per_category=arguments.drawings_per_category, seed=arguments.seed,
-                        classifier_epochs=arguments.classifier_epochs)
+                        classifier_epochs=arguments.classifier_epochs, draws=arguments.draws)
     classifier_info = document["classifier"]
     print(format_table(compare_table([arguments.run])))
+    spread = draw_spread(document)
+    if spread:
+        print(f"generated row: the mean of {document['draws']} noise draws (seeds {document['seed']}-"
+              f"{document['seed'] + document['draws'] - 1}); over the draws " + "; ".join(
+                  f"{key} {mean:.4g} ± {std:.2g} (min {low:.4g}, max {high:.4g})"
+                  for key, (mean, std, low, high) in spread.items()))
     print(f"classifier: {len(classifier_info['categories'])} categories, held-out accuracy "
           f"{classifier_info['held_out_accuracy']:.3f} ({document['category']}: "
           f"{classifier_info['category_accuracy']:.3f})")

@@ -83,6 +83,27 @@ def test_evaluate_writes_metrics_json_with_the_real_reference_row(workspace):
     assert "real held-out" not in " ".join(headline)
 
 
+def test_evaluate_averages_the_generated_row_over_noise_draws(workspace, capsys):
+    single = evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
+    assert single["draws"] == 1 and "generated_draws" not in single
+    assert evaluation.draw_spread(single) == {}
+    document = evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, draws=3, **CLASSIFIER)
+    saved = json.loads((workspace["curve"] / "metrics.json").read_text())
+    assert saved["draws"] == 3 and len(saved["generated_draws"]) == 3
+    draws = saved["generated_draws"]
+    # The first draw is the single-draw evaluation (same seed); the others are new noise.
+    assert draws[0] == pytest.approx(single["generated"])
+    assert len({row["cs"] for row in draws} | {row["kid_mean"] for row in draws}) > 2
+    for key in ROW_KEYS - {"count"}:
+        assert saved["generated"][key] == pytest.approx(np.mean([row[key] for row in draws]))
+    assert saved["generated"]["count"] == SAMPLES
+    assert saved["real_held_out"] == pytest.approx(single["real_held_out"])  # the same references
+    mean, std, low, high = evaluation.draw_spread(document)["cs"]
+    assert low <= mean <= high and std >= 0
+    with pytest.raises(ValueError, match="draws must be a whole number >= 1"):
+        evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, draws=0, **CLASSIFIER)
+
+
 def test_reference_drawings_exclude_everything_the_gan_trained_on(workspace):
     config = evaluation.load_run_config(workspace["curve"])
     trained = evaluation.domain_classifier(CATEGORIES, 300, config.mirror, progress=False, epochs=2)
@@ -124,6 +145,8 @@ def test_the_cli_hook_parses_and_fails_clearly(workspace, tmp_path):
     evaluation.add_evaluate_parser(parser.add_subparsers(dest="command"))
     arguments = parser.parse_args(["evaluate", "--run", str(tmp_path), "--categories", "rabbit,cat"])
     assert arguments.handler is evaluation.evaluate_command and arguments.categories == "rabbit,cat"
+    assert arguments.draws == 1
+    assert parser.parse_args(["evaluate", "--run", "r", "--draws", "4"]).draws == 4
     with pytest.raises(FileNotFoundError, match="no config.json"):
         arguments.handler(arguments)
     with pytest.raises(ValueError, match="did you mean 'rabbit'"):
