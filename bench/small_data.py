@@ -85,6 +85,13 @@ SETTINGS["translation_cutout"] = ("rabbit", {**SETTINGS["ema999_translation"][1]
 # The fourth round, for the seeds that learn slowly: twice the data by mirroring (the tf.data
 # pipeline's random left-right flip of the training drawings; a mirrored rabbit is still a rabbit).
 SETTINGS["translation_flip"] = ("rabbit", {**SETTINGS["ema999_translation"][1], "flip": True})
+SETTINGS["translation_flip_decay"] = ("rabbit", {**SETTINGS["translation_flip"][1],
+                                                 "learning_rate_decay": 0.5})
+# The slow seeds' discriminators stay stronger (real/fake probability gap 0.16 against 0.08 for the
+# fast seeds): a weaker or smoother discriminator.
+SETTINGS["translation_slow_d"] = ("rabbit", {**SETTINGS["ema999_translation"][1],
+                                             "discriminator_learning_rate": 1e-4})
+SETTINGS["translation_sn"] = ("rabbit", {**SETTINGS["ema999_translation"][1], "spectral_norm": True})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
 SETTINGS["seed001+diffaugment"] = ("rabbit", {"augment": "translation,cutout"})

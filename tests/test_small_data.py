@@ -86,6 +86,16 @@ def test_tables_of_different_budgets_get_different_names():
     assert small_data.results_name("cat", 384_000, "2026-11-22") == "small-data-cat-384k-2026-11-22.md"
 
 
+def test_every_setting_is_a_valid_run_at_the_full_budget(tmp_path, quickdraw_mirror):
+    for name, (preset, overrides) in small_data.SETTINGS.items():
+        config, every = small_data.make_config(name, 1, "rabbit", 450, 384_000, str(tmp_path),
+                                               str(quickdraw_mirror), 16_000)
+        assert config.checkpoint_every == every and config.limit == 450 and config.seed == 1
+        assert all(getattr(config, key) == value for key, value in overrides.items()), name
+        per_epoch = 450 // config.batch_size * config.batch_size
+        assert 384_000 <= config.epochs * per_epoch < 384_000 + per_epoch, name
+
+
 def test_an_unknown_setting_is_refused_with_the_close_names(tmp_path, quickdraw_mirror):
     done = run_script(tmp_path, quickdraw_mirror, "--settings", "batch46", "--table-only")
     assert done.returncode != 0
