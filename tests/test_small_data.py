@@ -87,7 +87,7 @@ def test_tables_of_different_budgets_get_different_names():
 
 
 def test_every_setting_is_a_valid_run_at_the_full_budget(tmp_path, quickdraw_mirror):
-    for name, (preset, overrides) in small_data.SETTINGS.items():
+    for name, (_preset, overrides) in small_data.SETTINGS.items():
         config, every = small_data.make_config(name, 1, "rabbit", 450, 384_000, str(tmp_path),
                                                str(quickdraw_mirror), 16_000)
         assert config.checkpoint_every == every and config.limit == 450 and config.seed == 1
