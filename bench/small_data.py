@@ -343,8 +343,9 @@ def write_results(args, rows: list[dict]) -> Path:
 
 
 def save_figures(args, rows: list[dict]) -> list[Path]:
-    """The quality curves of every run and the final grids of the first seed's runs, side by side,
-    as PNGs in the runs folder (names say the category)."""
+    """The quality curves of every run, the final grids of the first seed's runs side by side and
+    the discriminators' real/generated probability gap, as PNGs in the runs folder (names say the
+    category)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -359,7 +360,8 @@ def save_figures(args, rows: list[dict]) -> list[Path]:
     curves = evaluation.plot_quality_curves(folders, losses_when_unmeasured=False, by_images=True,
                                             log_kid=True)
     grids = evaluation.plot_final_grids(first_seed) if first_seed else None
-    for figure, stem in ((curves, "quality"), (grids, "grids")):
+    balance = evaluation.plot_discriminator_balance(folders)
+    for figure, stem in ((curves, "quality"), (grids, "grids"), (balance, "balance")):
         if figure is None:
             continue
         buffer = io.BytesIO()

@@ -138,6 +138,16 @@ def test_compare_table_puts_the_real_row_after_the_runs(workspace):
     assert list(curve.get_xdata()) == [epoch * per_epoch for epoch in epochs]
     assert cs_axis.get_xlabel() == "images seen" and kid_axis.get_yscale() == "log"
     assert len(evaluation.plot_final_grids([workspace["curve"], workspace["upsample"]]).axes) == 2
+    # The discriminator's balance: one point per window of images, the mean gap of its epochs.
+    history = RunFolder(workspace["curve"]).read_history()
+    ends, gaps = evaluation.discriminator_balance(workspace["curve"], window_images=per_epoch)
+    assert ends == [row["epoch"] * per_epoch for row in history]
+    assert gaps == pytest.approx([row["discriminator_real_probability"] - row["discriminator_fake_probability"]
+                                  for row in history])
+    ends, gaps = evaluation.discriminator_balance(workspace["curve"], window_images=10 * per_epoch)
+    assert ends == [len(history) * per_epoch] and len(gaps) == 1
+    balance = evaluation.plot_discriminator_balance([workspace["curve"], workspace["upsample"]])
+    assert [line.get_label() for line in balance.axes[0].get_lines()][:2] == ["curve", "upsample"]
 
 
 def test_the_cli_hook_parses_and_fails_clearly(workspace, tmp_path):

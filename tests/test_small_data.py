@@ -56,6 +56,7 @@ def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_pa
     assert all("/4" in line for line in table[2:4])
     assert (tmp_path / "runs" / "quality-rabbit.png").is_file()
     assert (tmp_path / "runs" / "grids-rabbit.png").is_file()
+    assert (tmp_path / "runs" / "balance-rabbit.png").is_file()
 
     again = run_script(tmp_path, quickdraw_mirror, *arguments)
     assert again.returncode == 0
