@@ -88,10 +88,13 @@ SETTINGS["translation_flip"] = ("rabbit", {**SETTINGS["ema999_translation"][1], 
 SETTINGS["translation_flip_decay"] = ("rabbit", {**SETTINGS["translation_flip"][1],
                                                  "learning_rate_decay": 0.5})
 # The slow seeds' discriminators stay stronger (real/fake probability gap 0.16 against 0.08 for the
-# fast seeds): a weaker or smoother discriminator.
+# fast seeds): a weaker or smoother discriminator, or one-sided label smoothing (the GAN study's trick
+# against an over-confident discriminator).
 SETTINGS["translation_slow_d"] = ("rabbit", {**SETTINGS["ema999_translation"][1],
                                              "discriminator_learning_rate": 1e-4})
 SETTINGS["translation_sn"] = ("rabbit", {**SETTINGS["ema999_translation"][1], "spectral_norm": True})
+SETTINGS["translation_smooth"] = ("rabbit", {**SETTINGS["ema999_translation"][1],
+                                             "label_treatment": "smooth"})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
 SETTINGS["seed001+diffaugment"] = ("rabbit", {"augment": "translation,cutout"})
