@@ -130,7 +130,8 @@ def make_config(setting: str, seed: int, category: str, train: int, images: int,
     config = experiments.resolve(
         preset, **{**overrides, "category": category, "name": run_name(category, setting, seed),
                    "runs_dir": runs_dir, "limit": train, "limit_seed": None, "epochs": epochs,
-                   "seed": seed, "mirror": mirror, "checkpoint_every": every, "progress": False})
+                   "seed": seed, "mirror": mirror, "checkpoint_every": every, "quality_every": every,
+                   "progress": False})
     return config, every
 
 
@@ -153,7 +154,7 @@ def run_one(args) -> None:
     classifier = classifier_for(args)
     start = time.perf_counter()
     callback = evaluation.quality_callback(config, every=every, samples=450, classifier=classifier,
-                                           progress=False)
+                                           progress=False, keep_best=config.keep_best)
     training.train(config, callbacks=[callback])
     seconds = time.perf_counter() - start
     document = evaluation.evaluate(config.run_dir, samples=1000, classifier=classifier,

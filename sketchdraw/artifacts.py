@@ -129,6 +129,21 @@ class RunFolder:
         return self.root / "generator.keras"
 
     @property
+    def best_generator_path(self) -> Path:
+        """keep_best: the generator of the measured epoch of lowest KID, saved while training."""
+        return self.root / "generator_best.keras"
+
+    @property
+    def last_generator_path(self) -> Path:
+        """keep_best: the last epoch's generator, when generator.keras is the best one."""
+        return self.root / "generator_last.keras"
+
+    @property
+    def best_path(self) -> Path:
+        """keep_best: which epoch generator_best.keras is, and its CS and KID."""
+        return self.root / "best.json"
+
+    @property
     def checkpoints_dir(self) -> Path:
         return self.root / "checkpoints"
 

@@ -122,7 +122,7 @@ def run_command(arguments: argparse.Namespace) -> int:
         raise ValueError(f"unknown data source {source!r}; known: {', '.join(sorted(NOTEBOOKS))}")
     notebook = Path(arguments.notebook) if arguments.notebook else \
         REPO_ROOT / "notebooks" / NOTEBOOKS[source]
-    # Parameters of the notebook itself that are no run setting (e.g. quality_every) go to the
+    # Parameters of the notebook itself that are no run setting go to the
     # notebook only; everything else is a RunConfig field and is checked here, before a kernel.
     import papermill
 

@@ -8,7 +8,9 @@ and the tables and figures that compare runs.
   generated drawings and real drawings of the same category, to `metrics.json`. With `draws=N`
   the generated row is the mean over N noise draws (`measure_draws`), each draw's row kept beside it.
 - `quality_callback(config, every=K)`: an epoch callback for `training.train(..., callbacks=[...])`
-  that adds `cs` and `kid_mean` to history.csv every K epochs and redraws `quality.png`.
+  that adds `cs` and `kid_mean` to history.csv every K epochs and redraws `quality.png`; with
+  `keep_best` it also saves the generator of the lowest KID so far (`generator_best.keras`,
+  `best.json`), which `training.train` makes the run's `generator.keras` at the end.
 - `compare_table`, `format_table`, `plot_final_grids`, `plot_quality_curves`: what
   `notebooks/compare_runs.ipynb` shows.
 - `add_evaluate_parser`, `evaluate_command`: `python -m sketchdraw evaluate --run runs/rabbit`.
@@ -47,6 +49,9 @@ DEFAULT_CLASSIFIER_EPOCHS = 5
 REFERENCE_WANTED = 450  # unseen real drawings of the run's category for the reference row
 QUALITY_COLUMNS = ("cs", "kid_mean")
 QUALITY_PLOT = "quality.png"
+# The quality curve draws its noise from seeds QUALITY_NOISE_SEED + seed, apart from the seeds 0, 1, ...
+# that `evaluate` draws: a generator picked on the curve (keep_best) is judged on other drawings.
+QUALITY_NOISE_SEED = 1_000
 REAL_ROW = "real_held_out"
 TABLE_COLUMNS = ("run", "model", "epochs", "images_seen", "count", "fid", "kid_mean", "kid_std", "cs",
                  "gd", "memorisation_distance")
@@ -281,6 +286,10 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
         "draws": draws,
         "evaluated": datetime.datetime.now().isoformat(timespec="seconds"),
     }
+    best = read_best(run.root) if config.keep_best else None
+    if best is not None:  # generator.keras is this measured epoch's generator, not the last one
+        document["generator_epoch"] = best["epoch"]
+        document["generator_images_seen"] = best["images_seen"]
     if draws > 1:
         document["generated_draws"] = measured["generated_draws"]
     atomic_write_text(run.metrics_path, json.dumps(document, indent=2) + "\n")
@@ -323,9 +332,11 @@ def evaluate_missing(run_dirs: Iterable, progress: bool = True, **options) -> li
 def quality_callback(config: RunConfig, every: int = 5, samples: int = 500, classifier=None,
                      classifier_categories=None, drawings_per_category: int | None = None,
                      classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS, kid_subsets: int = 20,
-                     seed: int = 0, cache=None, progress: bool = True) -> Callable:
+                     seed: int = 0, cache=None, progress: bool = True, keep_best: bool = False) -> Callable:
     """An epoch callback: every `every` epochs (and at the last), CS and KID of `samples` drawings
     from that epoch's checkpoint, written into history.csv as `cs` and `kid_mean`, and `quality.png`.
+    `keep_best`: when an epoch's KID is the lowest so far (a resumed run remembers, from `best.json`),
+    its generator is saved as `generator_best.keras` and `best.json` says which epoch it is.
 
     The callback sees no model (`training.train` passes (epoch, run, row)), so it restores the
     generator from the checkpoint saved at that epoch: `every` must be a multiple of
@@ -372,10 +383,33 @@ def quality_callback(config: RunConfig, every: int = 5, samples: int = 500, clas
         run.write_history(rows)
         row.update(quality)
         save_quality_plot(run.root)
+        best = keep_best and _keep_if_best(run, config, epoch, quality, state)
         if progress:
-            print(f"epoch {epoch}: CS {quality['cs']:.3f}, KID {kid_mean:.4f}", flush=True)
+            print(f"epoch {epoch}: CS {quality['cs']:.3f}, KID {kid_mean:.4f}"
+                  + (" (the best so far: kept)" if best else ""), flush=True)
 
     return measure
+
+
+def _keep_if_best(run: RunFolder, config: RunConfig, epoch: int, quality: dict, state: dict) -> bool:
+    """Save the checkpoint's generator as generator_best.keras when its KID is the lowest so far."""
+    from sketchdraw import training
+
+    best = read_best(run.root)
+    if best is not None and best["epoch"] < epoch and best["kid_mean"] <= quality["kid_mean"]:
+        return False
+    training.save_generator(state["generator"], run.best_generator_path)
+    per_epoch = training.images_per_epoch(len(state["training_images"]), config.batch_size)
+    record = {"epoch": epoch, "images_seen": epoch * per_epoch, "kid_mean": quality["kid_mean"],
+              "cs": quality["cs"], "chosen_by": "lowest kid_mean of the quality curve"}
+    atomic_write_text(run.best_path, json.dumps(record, indent=2) + "\n")
+    return True
+
+
+def read_best(run_dir: str | os.PathLike) -> dict | None:
+    """best.json of a keep_best run (which epoch generator_best.keras is), or None."""
+    path = RunFolder(run_dir).best_path
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def _generate_from_checkpoint(run: RunFolder, config: RunConfig, epoch: int, samples: int, seed: int,
@@ -396,7 +430,7 @@ def _generate_from_checkpoint(run: RunFolder, config: RunConfig, epoch: int, sam
     status = tf.train.Checkpoint(**{name: generator}).restore(str(checkpoint_path))
     status.expect_partial()  # the optimizers and the discriminator are in the file too
     status.assert_existing_objects_matched()
-    return sampling.generate(generator, samples, seed=seed)
+    return sampling.generate(generator, samples, seed=QUALITY_NOISE_SEED + seed)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -685,6 +719,9 @@ def evaluate_command(arguments: argparse.Namespace) -> int:
                         classifier_epochs=arguments.classifier_epochs, draws=arguments.draws)
     classifier_info = document["classifier"]
     print(format_table(compare_table([arguments.run])))
+    if "generator_epoch" in document:
+        print(f"keep_best: the generator measured is epoch {document['generator_epoch']}'s "
+              f"({document['generator_images_seen']:,} images seen), the lowest KID of the quality curve")
     spread = draw_spread(document)
     if spread:
         print(f"generated row: the mean of {document['draws']} noise draws (seeds {document['seed']}-"

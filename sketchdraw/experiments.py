@@ -26,7 +26,8 @@ RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,99}$")
 
 # Fields a rerun may change without starting a different run: how long, how often to save, and
 # where the data comes from. Anything else differing from the saved config.json is a new run.
-RESUMABLE_CHANGES = frozenset({"epochs", "checkpoint_every", "mirror", "runs_dir", "progress"})
+RESUMABLE_CHANGES = frozenset({"epochs", "checkpoint_every", "mirror", "runs_dir", "progress",
+                               "quality_every", "keep_best"})
 
 
 class Settings:
@@ -101,6 +102,8 @@ class RunConfig(Settings):
     seed: int = 0
     # bookkeeping
     checkpoint_every: int = 5
+    quality_every: int = 0  # > 0: CS and KID every K epochs into history.csv (a multiple of checkpoint_every)
+    keep_best: bool = False  # with quality_every: generator.keras is the measured epoch of lowest KID
     grid_size: int = 4  # the epoch grid shows grid_size x grid_size drawings from fixed noise
     runs_dir: str = "runs"
     progress: bool = True
@@ -150,6 +153,18 @@ class RunConfig(Settings):
         if self.learning_rate_decay > 0 and self.stuck_window:
             raise ValueError("learning_rate_decay and stuck_window both set the learning rates; "
                              "use one of them (stuck_window=0 or learning_rate_decay=0)")
+        if self.quality_every < 0:
+            raise ValueError(f"quality_every must be 0 (off) or a number of epochs, got {self.quality_every}")
+        if self.quality_every and self.quality_every % self.checkpoint_every:
+            raise ValueError(f"quality_every={self.quality_every} is not a multiple of checkpoint_every="
+                             f"{self.checkpoint_every}: the quality is measured on the generator saved in "
+                             "that epoch's checkpoint")
+        if self.quality_every and self.source != "quickdraw":
+            raise ValueError("quality_every measures Quick, Draw! numpy_bitmap runs only (the judge is a "
+                             f"Quick, Draw! classifier); source {self.source!r} has no quality curve")
+        if self.keep_best and not self.quality_every:
+            raise ValueError("keep_best picks the measured epoch of lowest KID: set quality_every too "
+                             "(e.g. quality_every=25 with checkpoint_every=25)")
         if self.stuck_window == 1:
             raise ValueError("stuck_window must be 0 (off) or at least 2 batches")
         check_run_name(self.name)

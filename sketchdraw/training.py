@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import math
 import os
 import sys
@@ -519,9 +520,31 @@ def train(config: RunConfig, images: np.ndarray | None = None,
                 run.save_epoch_grid(epoch, grid, columns=config.grid_size, invert=invert)
                 loop.finish_epoch(epoch, row, config.epochs, callbacks)
 
+        if config.keep_best:
+            shown = keep_best_generator(run, shown)
         finish_run(run, shown, images, image_shape, config.noise_dim, config.seed, invert)
         publish_pages(run)
     return TrainResult(run, shown, discriminator, loop.trained_epochs)
+
+
+def keep_best_generator(run: RunFolder, last):
+    """keep_best: the last generator saved as generator_last.keras; returns the measured epoch of
+    lowest KID (generator_best.keras) for finish_run to save as generator.keras. Without a
+    generator_best.keras (no quality callback ran) says so and returns `last`."""
+    import keras
+
+    import sketchdraw.layers  # noqa: F401  (registers the project's custom layers for loading)
+
+    if not run.best_generator_path.is_file():
+        print(f"keep_best: no {run.best_generator_path.name} in {run.root} (was the quality callback "
+              "given? set quality_every); generator.keras is the last epoch's", file=sys.stderr, flush=True)
+        return last
+    save_generator(last, run.last_generator_path)
+    best = json.loads(run.best_path.read_text())
+    print(f"keep_best: generator.keras is epoch {best['epoch']}'s generator (KID {best['kid_mean']:.4f}, "
+          f"CS {best['cs']:.3f} on the quality curve); the last epoch's is "
+          f"{run.last_generator_path.name}", file=sys.stderr, flush=True)
+    return keras.models.load_model(run.best_generator_path, safe_mode=True, compile=False)
 
 
 def linear_decay(rate: float, epoch: int, start: int, epochs: int) -> float:

@@ -61,6 +61,42 @@ def test_the_quality_callback_wants_checkpointed_epochs():
         evaluation.quality_callback(config, every=0)
 
 
+def test_keep_best_makes_the_lowest_kid_epoch_the_runs_generator(workspace, capfd):
+    tiny = dict(limit=160, batch_size=32, runs_dir=str(workspace["runs_dir"]), progress=False,
+                mirror=str(workspace["mirror"]), checkpoint_every=1, quality_every=1, keep_best=True)
+    config = experiments.resolve("rabbit", name="best", epochs=3, **tiny)
+    callback = evaluation.quality_callback(config, every=1, samples=SAMPLES, progress=False,
+                                           keep_best=True, **CLASSIFIER)
+    result = training.train(config, callbacks=[callback])
+    run = RunFolder(workspace["runs_dir"] / "best")
+    history = run.read_history()
+    kids = [row["kid_mean"] for row in history]
+    best = evaluation.read_best(run.root)
+    assert best["epoch"] == history[kids.index(min(kids))]["epoch"]
+    assert best["kid_mean"] == pytest.approx(min(kids)) and best["images_seen"] == best["epoch"] * 160
+    assert "keep_best: generator.keras is epoch" in capfd.readouterr().err
+    from sketchdraw import sampling
+
+    def drawings(path):
+        import keras
+
+        return sampling.generate(keras.models.load_model(path, compile=False), 8, seed=5)
+
+    np.testing.assert_array_equal(drawings(run.generator_path), drawings(run.best_generator_path))
+    np.testing.assert_array_equal(sampling.generate(result.generator, 8, seed=5), drawings(run.generator_path))
+    assert run.last_generator_path.is_file()
+    if best["epoch"] != 3:  # the last epoch's generator is kept beside it, and differs
+        assert not np.array_equal(drawings(run.last_generator_path), drawings(run.generator_path))
+    document = evaluation.evaluate(run.root, samples=SAMPLES, progress=False, **CLASSIFIER)
+    assert document["generator_epoch"] == best["epoch"] and document["epochs"] == 3
+
+    # Without a quality callback keep_best has nothing to keep: it says so, the last one is saved.
+    plain = experiments.resolve("rabbit", name="best-unmeasured", epochs=1, **tiny)
+    training.train(plain)
+    assert "no generator_best.keras" in capfd.readouterr().err
+    assert (workspace["runs_dir"] / "best-unmeasured" / "generator.keras").is_file()
+
+
 def test_evaluate_writes_metrics_json_with_the_real_reference_row(workspace):
     document = evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
     saved = json.loads((workspace["curve"] / "metrics.json").read_text())

@@ -41,7 +41,7 @@ def run_cli(*arguments, env_extra=None, timeout=400):
 def test_papermill_runs_the_quickdraw_notebook_on_real_rabbits(tmp_path, quickdraw_mirror):
     result = run_cli("run", "--category", "rabbit", "--epochs", "2", "--limit", "128", "--batch",
                      "32", "--runs-dir", str(tmp_path), "--set", "label_treatment=smooth",
-                     "--set", "quality_every=0",  # a parameter of the notebook, not a run setting
+                     "--set", "quality_every=0",  # a run setting with its own line in the notebook
                      env_extra={"SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror)})
     assert result.returncode == 0, result.stderr[-4000:]
     run = tmp_path / "rabbit"

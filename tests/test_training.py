@@ -162,6 +162,9 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path, r
     ({"category": "rabit"}, "did you mean 'rabbit'"),
     ({"name": "../../etc"}, "run name"),
     ({"name": "/tmp/x"}, "run name"),
+    ({"quality_every": 3, "checkpoint_every": 2}, "not a multiple of checkpoint_every=2"),
+    ({"quality_every": -1}, "quality_every must be 0"),
+    ({"keep_best": True}, "set quality_every too"),
 ])
 def test_bad_settings_fail_before_training(tmp_path, overrides, message):
     with pytest.raises(ValueError, match=message):
