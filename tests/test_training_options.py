@@ -181,7 +181,8 @@ def test_the_seed_presets_are_registered_with_their_recipes():
     assert experiments.preset("flower").grid_size == 10
     small = experiments.preset("rabbit_small")  # issue 11's small-data recipe
     assert (small.model, small.batch_size, small.limit, small.generator_beta1) == ("upsample", 32, 450, 0.5)
-    assert (small.ema_decay, small.augment) == (0.999, "page_translation")
+    assert (small.ema_decay, small.augment, small.label_treatment) == (0.999, "page_translation", "smooth")
+    assert (small.quality_every, small.keep_best) == (25, True)
     assert small.epochs * (450 // 32 * 32) <= 384_000  # within the issue's budget of images seen
 
 
