@@ -79,6 +79,11 @@ def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_pa
                            cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
     assert noise.returncode == 0, noise.stderr[-3000:]
     assert "rabbit-batch64-s3 (2 draws of 40): CS " in noise.stdout and "KID " in noise.stdout
+    last = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "metric_noise.py"),
+                           str(tmp_path / "runs" / "rabbit-batch64-s3"), "--last", "--draws", "2",
+                           "--samples", "40", "--classifier-categories", "rabbit,cat"],
+                          cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
+    assert last.returncode != 0 and "--last is for runs trained with keep_best" in last.stderr
 
 
 def test_tables_of_different_budgets_get_different_names():
