@@ -293,8 +293,8 @@ for _experiment, _changes in {
 # images seen), a moving average of the generator (0.999: the drawings stop swinging with the
 # last few hundred updates) and DiffAugment's translation with blank-page fill, which keeps the
 # discriminator from memorising the 450 drawings over the 857 epochs (383,936 images seen, the
-# issue's 384k budget), and one-sided label smoothing (real targets 0.9), which keeps the
-# discriminator from the over-confidence that held back half the seeds. CS and KID are measured
+# issue's 384k budget), and one-sided label smoothing (real targets 0.9), with which the seeds
+# whose discriminator stays ahead keep improving instead of stalling. CS and KID are measured
 # every 25 epochs and the run keeps the generator of the lowest KID (keep_best). `limit=450` keeps
 # the file's other drawings unseen, so `make evaluate` can measure the run against real drawings
 # neither network trained on; set LIMIT= for more.
