@@ -22,18 +22,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def spread(run_dir: str, judge, draws: int, samples: int, last: bool = False) -> dict:
-    import keras
-
     from sketchdraw import evaluation, sampling, training
     from sketchdraw.artifacts import RunFolder
 
     config = dataclasses.replace(evaluation.load_run_config(run_dir), progress=False)
-    generator = sampling.load_generator(run_dir)
+    path = None
     if last:  # a keep_best run: its last epoch's generator instead of the kept one
         path = RunFolder(run_dir).last_generator_path
         if not path.is_file():
             raise SystemExit(f"{run_dir} has no {path.name}: --last is for runs trained with keep_best")
-        generator = keras.models.load_model(path, compile=False)
+    generator = sampling.load_generator(run_dir, path)
     train = training.load_training_images(config)
     reference = evaluation.reference_drawings(config, judge, samples, train, None, 0, False)
     rows = evaluation.measure_draws(generator, draws, samples, config.category, judge, reference,

@@ -18,16 +18,18 @@ from sketchdraw.artifacts import RunFolder, grid_image, save_png, to_uint8
 from sketchdraw.atomicfiles import atomic_write_bytes
 
 
-def load_generator(run_dir: str | os.PathLike):
+def load_generator(run_dir: str | os.PathLike, path: str | os.PathLike | None = None):
+    """The run's generator.keras, or another saved generator file of the run (`path`, e.g. a
+    keep_best run's generator_last.keras)."""
     import keras
 
     import sketchdraw.layers  # noqa: F401  (registers the project's custom layers for loading)
 
-    run = RunFolder(run_dir)
-    if not run.generator_path.exists():
-        raise FileNotFoundError(f"{run.generator_path} does not exist: train the run to the end "
+    path = Path(path) if path is not None else RunFolder(run_dir).generator_path
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: train the run to the end "
                                 "first (the generator is saved when training finishes)")
-    return keras.models.load_model(run.generator_path, safe_mode=True, compile=False)
+    return keras.models.load_model(path, safe_mode=True, compile=False)
 
 
 def generate(generator, count: int, seed: int = 0, batch_size: int = 500) -> np.ndarray:

@@ -531,9 +531,7 @@ def keep_best_generator(run: RunFolder, last):
     """keep_best: the last generator saved as generator_last.keras; returns the measured epoch of
     lowest KID (generator_best.keras) for finish_run to save as generator.keras. Without a
     generator_best.keras (no quality callback ran) says so and returns `last`."""
-    import keras
-
-    import sketchdraw.layers  # noqa: F401  (registers the project's custom layers for loading)
+    from sketchdraw.sampling import load_generator
 
     if not run.best_generator_path.is_file():
         print(f"keep_best: no {run.best_generator_path.name} in {run.root} (was the quality callback "
@@ -544,7 +542,7 @@ def keep_best_generator(run: RunFolder, last):
     print(f"keep_best: generator.keras is epoch {best['epoch']}'s generator (KID {best['kid_mean']:.4f}, "
           f"CS {best['cs']:.3f} on the quality curve); the last epoch's is "
           f"{run.last_generator_path.name}", file=sys.stderr, flush=True)
-    return keras.models.load_model(run.best_generator_path, safe_mode=True, compile=False)
+    return load_generator(run.root, run.best_generator_path)
 
 
 def linear_decay(rate: float, epoch: int, start: int, epochs: int) -> float:
