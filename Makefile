@@ -27,6 +27,7 @@ IMAGES ?=
 WORKERS ?=
 PER_CATEGORY ?=
 DRAWS ?=
+TRUNCATION ?=
 RUNS ?= runs
 SET ?=
 # sample parameters
@@ -42,8 +43,8 @@ help:
 	@echo "make run CATEGORY=rabbit [EPOCHS=n LIMIT=n BATCH=n MODEL=name NAME=run MIRROR=dir|url]"
 	@echo "make run EXPERIMENT=flower      a named preset; parameters given override it"
 	@echo "make run EXPERIMENT=vangogh DATA=folder   a painting experiment on a folder of images"
-	@echo "make sample RUN=runs/rabbit N=1000"
-	@echo "make evaluate RUN=runs/rabbit [CATEGORIES=a,b,c DRAWS=n]   FID, KID, CS, GD, memorisation -> metrics.json"
+	@echo "make sample RUN=runs/rabbit N=1000 [TRUNCATION=t]   t: noise kept within t std (0: off)"
+	@echo "make evaluate RUN=runs/rabbit [CATEGORIES=a,b,c DRAWS=n TRUNCATION=t]   FID, KID, CS, GD, memorisation -> metrics.json"
 	@echo "make run EXPERIMENT=photo2vangogh DOMAIN_X=photos DOMAIN_Y=paintings   a CycleGAN"
 	@echo "make translate RUN=runs/photo2vangogh INPUT=photo.jpg [DIRECTION=x2y|y2x]"
 	@echo "make run EXPERIMENT=faces_sketch2photo DATA=root   sketch to image (root/sketch, root/photo)"
@@ -78,14 +79,15 @@ run: $(STAMP)
 		$(foreach item,$(SET),--set "$(item)")
 
 sample: $(STAMP)
-	$(BIN)/python -m sketchdraw sample --run "$(RUN)" -n "$(N)"
+	$(BIN)/python -m sketchdraw sample --run "$(RUN)" -n "$(N)" $(call opt,--truncation,$(TRUNCATION))
 
 translate: $(STAMP)
 	$(BIN)/python -m sketchdraw translate --run "$(RUN)" --input "$(INPUT)" --direction "$(DIRECTION)"
 
 evaluate: $(STAMP)
 	$(BIN)/python -m sketchdraw evaluate --run "$(RUN)" $(call opt,--categories,$(CATEGORIES)) \
-		$(call opt,--drawings-per-category,$(PER_CATEGORY)) $(call opt,--draws,$(DRAWS))
+		$(call opt,--drawings-per-category,$(PER_CATEGORY)) $(call opt,--draws,$(DRAWS)) \
+		$(call opt,--truncation,$(TRUNCATION))
 
 draw: $(STAMP)
 	$(BIN)/python -m sketchdraw draw --run "$(RUN)" --sketch $(foreach item,$(SKETCH),"$(item)")

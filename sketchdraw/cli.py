@@ -168,7 +168,8 @@ def notebook_parameters(notebook: Path, experiment: str, overrides: dict) -> dic
 def sample_command(arguments: argparse.Namespace) -> int:
     from sketchdraw import sampling
 
-    array_path, grid_path = sampling.sample(arguments.run, arguments.n, arguments.seed)
+    array_path, grid_path = sampling.sample(arguments.run, arguments.n, arguments.seed,
+                                            arguments.truncation)
     print(f"wrote {array_path} and {grid_path}")
     return 0
 
@@ -229,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--run", required=True, help="run folder, e.g. runs/rabbit")
     sample.add_argument("-n", type=int, default=1000, help="number of drawings (default 1000)")
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    sample.add_argument("--truncation", type=float, default=None,
+                        help="keep each noise value within this many standard deviations (0: off; "
+                             "default: the run's own setting)")
     sample.set_defaults(handler=sample_command)
 
     translate = commands.add_parser("translate", help="translate images with a CycleGAN run")

@@ -200,7 +200,8 @@ def images_seen(run: RunFolder, training_count: int, batch_size: int) -> int:
 
 
 def measure_draws(generator, draws: int, samples: int, category: str, classifier, reference,
-                  training_images, seed: int = 0, kid_subsets: int = 100) -> dict:
+                  training_images, seed: int = 0, kid_subsets: int = 100,
+                  truncation: float = 0.0) -> dict:
     """Measure `draws` sets of `samples` drawings from `generator` (noise seeds seed, seed+1, ...)
     against the same references; returns {"generated": the mean of every metric over the draws,
     "generated_draws": each draw's row, REAL_ROW: the real held-out row (the same for every draw)}.
@@ -213,7 +214,7 @@ def measure_draws(generator, draws: int, samples: int, category: str, classifier
         raise ValueError(f"draws must be a whole number >= 1, got {draws!r}")
     rows, real = [], None
     for index in range(draws):
-        drawings = sampling.generate(generator, samples, seed=seed + index)
+        drawings = sampling.generate(generator, samples, seed=seed + index, truncation=truncation)
         measured = metrics.evaluate_drawings(drawings, category, classifier, reference, training_images,
                                              kid_subsets=kid_subsets, seed=seed)
         rows.append(measured["generated"])
@@ -235,7 +236,8 @@ def draw_spread(document: dict, keys: Sequence[str] = ("cs", "kid_mean")) -> dic
 def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classifier_categories=None,
              drawings_per_category: int | None = None, seed: int = 0,
              progress: bool = True, classifier=None, classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS,
-             cache=None, kid_subsets: int = 100, draws: int = 1) -> dict:
+             cache=None, kid_subsets: int = 100, draws: int = 1,
+             truncation: float | None = None) -> dict:
     """Measure a trained Quick, Draw! run and write `metrics.json` in its folder; return the document.
 
     `classifier_categories`: None for every category at hand (the run's mirror folder, else the
@@ -245,7 +247,8 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
     Both rows (generated, real_held_out) hold count, fid, kid_mean, kid_std, cs, gd and
     memorisation_distance, measured against the GAN's training drawings. `draws` > 1: the generated
     row is the mean over that many noise draws (seeds seed..seed+draws-1), each draw's row in
-    "generated_draws".
+    "generated_draws". `truncation` None: the run's own (`RunConfig.truncation`); 0 measures the
+    plain normal noise.
     """
     from sketchdraw import sampling, training
 
@@ -255,6 +258,7 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
         raise ValueError(f"draws must be a whole number >= 1, got {draws!r}")
     run = RunFolder(run_dir)
     config = dataclasses.replace(load_run_config(run.root), progress=progress)
+    truncation = config.truncation if truncation is None else sampling.check_truncation(truncation)
     generator = sampling.load_generator(run.root)  # fails fast for an unfinished run
     training_images = training.load_training_images(config)
     if classifier is None and drawings_per_category is None:
@@ -265,7 +269,8 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
                                        classifier_epochs, seed=seed, progress=progress)
     reference = reference_drawings(config, classifier, samples, training_images, cache, seed, progress)
     measured = measure_draws(generator, draws, samples, config.category, classifier, reference,
-                             training_images, seed=seed, kid_subsets=kid_subsets)
+                             training_images, seed=seed, kid_subsets=kid_subsets,
+                             truncation=truncation)
     document = {
         "category": config.category,
         "model": config.model,
@@ -284,6 +289,7 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
         "samples": samples,
         "seed": seed,
         "draws": draws,
+        "truncation": truncation,
         "evaluated": datetime.datetime.now().isoformat(timespec="seconds"),
     }
     best = read_best(run.root) if config.keep_best else None
@@ -430,7 +436,8 @@ def _generate_from_checkpoint(run: RunFolder, config: RunConfig, epoch: int, sam
     status = tf.train.Checkpoint(**{name: generator}).restore(str(checkpoint_path))
     status.expect_partial()  # the optimizers and the discriminator are in the file too
     status.assert_existing_objects_matched()
-    return sampling.generate(generator, samples, seed=QUALITY_NOISE_SEED + seed)
+    return sampling.generate(generator, samples, seed=QUALITY_NOISE_SEED + seed,
+                             truncation=config.truncation)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -709,6 +716,9 @@ def add_evaluate_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--draws", type=int, default=1,
                         help="noise draws to average the generated row over, seeds SEED.. SEED+N-1 "
                              "(default 1; one draw's CS moves by about +-0.02 with the noise alone)")
+    parser.add_argument("--truncation", type=float, default=None,
+                        help="keep each noise value within this many standard deviations (0: the "
+                             "plain normal; default: the run's own setting)")
     parser.set_defaults(handler=evaluate_command)
     return parser
 
@@ -716,12 +726,16 @@ def add_evaluate_parser(commands) -> argparse.ArgumentParser:
 def evaluate_command(arguments: argparse.Namespace) -> int:
     document = evaluate(arguments.run, samples=arguments.samples, classifier_categories=arguments.categories,
                         drawings_per_category=arguments.drawings_per_category, seed=arguments.seed,
-                        classifier_epochs=arguments.classifier_epochs, draws=arguments.draws)
+                        classifier_epochs=arguments.classifier_epochs, draws=arguments.draws,
+                        truncation=arguments.truncation)
     classifier_info = document["classifier"]
     print(format_table(compare_table([arguments.run])))
     if "generator_epoch" in document:
         print(f"keep_best: the generator measured is epoch {document['generator_epoch']}'s "
               f"({document['generator_images_seen']:,} images seen), the lowest KID of the quality curve")
+    if document["truncation"]:
+        print(f"noise truncated to ±{document['truncation']:g} standard deviations "
+              "(--truncation 0 measures the plain normal)")
     spread = draw_spread(document)
     if spread:
         print(f"generated row: the mean of {document['draws']} noise draws (seeds {document['seed']}-"

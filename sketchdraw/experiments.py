@@ -27,7 +27,7 @@ RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,99}$")
 # Fields a rerun may change without starting a different run: how long, how often to save, and
 # where the data comes from. Anything else differing from the saved config.json is a new run.
 RESUMABLE_CHANGES = frozenset({"epochs", "checkpoint_every", "mirror", "runs_dir", "progress",
-                               "quality_every", "keep_best"})
+                               "quality_every", "keep_best", "truncation"})
 
 
 class Settings:
@@ -73,6 +73,10 @@ class RunConfig(Settings):
     # model
     model: str = "tutorial"
     noise_dim: int = 100
+    # > 0: drawings sampled from the trained generator (make sample / evaluate, the quality curve,
+    # samples.png) take each noise value from the normal truncated to [-t, t]; 0: the plain normal.
+    # Training and the epoch grids always use the plain normal.
+    truncation: float = 0.0
     activation: str | None = None  # None: the model's own; "relu", "leaky_relu", "relu_variant"
     normalization: str = "batch"  # generator: "batch", "instance", "none"
     discriminator_normalization: str = "none"
@@ -153,6 +157,9 @@ class RunConfig(Settings):
         if self.learning_rate_decay > 0 and self.stuck_window:
             raise ValueError("learning_rate_decay and stuck_window both set the learning rates; "
                              "use one of them (stuck_window=0 or learning_rate_decay=0)")
+        from sketchdraw.sampling import check_truncation
+
+        check_truncation(self.truncation)
         if self.quality_every < 0:
             raise ValueError(f"quality_every must be 0 (off) or a number of epochs, got {self.quality_every}")
         if self.quality_every and self.quality_every % self.checkpoint_every:

@@ -9,6 +9,7 @@ code from the file).
 from __future__ import annotations
 
 import io
+import math
 import os
 from pathlib import Path
 
@@ -32,32 +33,62 @@ def load_generator(run_dir: str | os.PathLike, path: str | os.PathLike | None = 
     return keras.models.load_model(path, safe_mode=True, compile=False)
 
 
-def generate(generator, count: int, seed: int = 0, batch_size: int = 500) -> np.ndarray:
-    """`count` uint8 images from seeded noise, generated in batches."""
+def check_truncation(truncation) -> float:
+    """The truncation threshold checked: 0 (the plain normal) or a positive number of standard
+    deviations."""
+    if isinstance(truncation, bool) or not isinstance(truncation, (int, float)) \
+            or not math.isfinite(truncation) or truncation < 0:
+        raise ValueError(f"truncation is 0 (off) or the threshold in standard deviations that each "
+                         f"noise value is kept within (e.g. 2.0), got {truncation!r}")
+    return float(truncation)
+
+
+def noise(count: int, noise_dim: int, seed: int, start: int = 0, truncation: float = 0.0):
+    """Seeded noise vectors (count, noise_dim): the standard normal, or with `truncation` t > 0 the
+    standard normal truncated to [-t, t] (the "truncation trick": fewer unusual vectors, so more
+    typical drawings and less variety; `bench/truncation.py` measures the trade). Deterministic in
+    (seed, start); the truncated draw is exact (inverse CDF of a uniform over [Phi(-t), Phi(t)])."""
     import tensorflow as tf
 
+    truncation = check_truncation(truncation)
+    if truncation == 0:
+        return tf.random.stateless_normal([count, noise_dim], seed=[seed, start])
+    low = 0.5 * math.erfc(truncation / math.sqrt(2))  # Phi(-t)
+    uniform = tf.random.stateless_uniform([count, noise_dim], seed=[seed, start],
+                                          minval=low, maxval=1 - low, dtype=tf.float64)
+    return tf.cast(tf.clip_by_value(tf.math.ndtri(uniform), -truncation, truncation), tf.float32)
+
+
+def generate(generator, count: int, seed: int = 0, batch_size: int = 500,
+             truncation: float = 0.0) -> np.ndarray:
+    """`count` uint8 images from seeded noise (`noise`), generated in batches."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"the number of drawings must be a positive whole number, got {count!r}")
     noise_dim = int(generator.input_shape[-1])
     parts = []
     for start in range(0, count, batch_size):
         size = min(batch_size, count - start)
-        noise = tf.random.stateless_normal([size, noise_dim], seed=[seed, start])
-        parts.append(to_uint8(generator(noise, training=False).numpy()))
+        vectors = noise(size, noise_dim, seed, start, truncation)
+        parts.append(to_uint8(generator(vectors, training=False).numpy()))
     return np.concatenate(parts)
 
 
-def sample(run_dir: str | os.PathLike, count: int = 1000, seed: int = 0) -> tuple[Path, Path]:
-    """Write `samples/samples_<count>_seed<seed>.npy` and `.png` in the run folder; return both paths.
+def sample(run_dir: str | os.PathLike, count: int = 1000, seed: int = 0,
+           truncation: float | None = None) -> tuple[Path, Path]:
+    """Write `samples/samples_<count>_seed<seed>[_trunc<t>].npy` and `.png` in the run folder;
+    return both paths. `truncation` None: the run's own setting (config.json; 0 when it has none).
 
     An existing file of the same name is never overwritten: a numbered name is chosen instead.
     """
     run = RunFolder(run_dir)
-    images = generate(load_generator(run_dir), count, seed)
+    generator = load_generator(run_dir)
+    truncation = run_truncation(run_dir) if truncation is None else check_truncation(truncation)
+    images = generate(generator, count, seed, truncation=truncation)
     grayscale = images.shape[-1] == 1
     stored = images.reshape(len(images), -1) if grayscale else images
     folder = run.root / "samples"
-    stem = _free_stem(folder, f"samples_{count}_seed{seed}")
+    suffix = f"_trunc{truncation:g}" if truncation else ""
+    stem = _free_stem(folder, f"samples_{count}_seed{seed}{suffix}")
     buffer = io.BytesIO()
     np.save(buffer, stored, allow_pickle=False)
     array_path = folder / f"{stem}.npy"
@@ -66,6 +97,13 @@ def sample(run_dir: str | os.PathLike, count: int = 1000, seed: int = 0) -> tupl
     shown = images[:100]
     save_png(grid_image(shown, columns=10, invert=grayscale, scale=3 if grayscale else 1), grid_path)
     return array_path, grid_path
+
+
+def run_truncation(run_dir: str | os.PathLike) -> float:
+    """The truncation a run samples with: its config.json's, 0 for runs saved before the setting."""
+    run = RunFolder(run_dir)
+    settings = run.load_config() if run.config_path.is_file() else {}
+    return check_truncation(settings.get("truncation", 0.0))
 
 
 def _free_stem(folder: Path, stem: str) -> str:

@@ -522,7 +522,8 @@ def train(config: RunConfig, images: np.ndarray | None = None,
 
         if config.keep_best:
             shown = keep_best_generator(run, shown)
-        finish_run(run, shown, images, image_shape, config.noise_dim, config.seed, invert)
+        finish_run(run, shown, images, image_shape, config.noise_dim, config.seed, invert,
+                   config.truncation)
         publish_pages(run)
     return TrainResult(run, shown, discriminator, loop.trained_epochs)
 
@@ -630,14 +631,15 @@ def epoch_row(totals: dict, count: int, batch_size: int, seconds: float) -> dict
 
 
 def finish_run(run: RunFolder, generator, images: np.ndarray, image_shape, noise_dim: int,
-               seed: int, invert: bool) -> None:
-    """The closing artifacts: GIF, plots, the saved generator, generated beside real."""
-    from sketchdraw import plots
+               seed: int, invert: bool, truncation: float = 0.0) -> None:
+    """The closing artifacts: GIF, plots, the saved generator, generated beside real (drawn with
+    the run's sampling truncation)."""
+    from sketchdraw import plots, sampling
 
     run.save_gif()
     plots.save_history_plots(run)
     save_generator(generator, run.generator_path)
-    noise = tf.random.stateless_normal([64, noise_dim], seed=[seed, 2])
+    noise = sampling.noise(64, noise_dim, seed, start=2, truncation=truncation)
     generated = artifacts.to_uint8(generator(noise, training=False).numpy())
     real = pick_rows(images, 64, seed + 1).reshape(-1, *image_shape)
     plots.save_generated_beside_real(generated, real, run.samples_path, invert=invert)

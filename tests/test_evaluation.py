@@ -140,6 +140,18 @@ def test_evaluate_averages_the_generated_row_over_noise_draws(workspace, capsys)
         evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, draws=0, **CLASSIFIER)
 
 
+def test_evaluate_measures_with_the_truncation_asked_for(workspace):
+    plain = evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
+    assert plain["truncation"] == 0.0  # the run's own setting (a run saved without one: 0)
+    truncated = evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, truncation=0.5,
+                                    **CLASSIFIER)
+    assert json.loads((workspace["curve"] / "metrics.json").read_text())["truncation"] == 0.5
+    assert truncated["generated"]["gd"] != plain["generated"]["gd"]
+    assert truncated["real_held_out"] == pytest.approx(plain["real_held_out"])
+    with pytest.raises(ValueError, match="truncation is 0"):
+        evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, truncation=-1, **CLASSIFIER)
+
+
 def test_reference_drawings_exclude_everything_the_gan_trained_on(workspace):
     config = evaluation.load_run_config(workspace["curve"])
     trained = evaluation.domain_classifier(CATEGORIES, 300, config.mirror, progress=False, epochs=2)

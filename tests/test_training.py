@@ -165,6 +165,8 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path, r
     ({"quality_every": 3, "checkpoint_every": 2}, "not a multiple of checkpoint_every=2"),
     ({"quality_every": -1}, "quality_every must be 0"),
     ({"keep_best": True}, "set quality_every too"),
+    ({"truncation": -1.0}, "truncation is 0 \\(off\\)"),
+    ({"truncation": float("inf")}, "truncation is 0 \\(off\\)"),
 ])
 def test_bad_settings_fail_before_training(tmp_path, overrides, message):
     with pytest.raises(ValueError, match=message):
@@ -188,3 +190,33 @@ def test_sampling_writes_drawings_in_the_numpy_bitmap_convention(tmp_path, rabbi
     second_array, _ = sampling.sample(run.root, 50, seed=1)
     assert second_array != array_path and array_path.exists()  # never overwritten
     np.testing.assert_array_equal(np.load(second_array), drawings)  # same seed, same drawings
+
+
+def test_truncated_noise_stays_within_the_threshold_and_plain_noise_is_unchanged():
+    import math
+
+    plain = sampling.noise(64, 100, seed=4, start=2)
+    np.testing.assert_array_equal(plain, tf.random.stateless_normal([64, 100], seed=[4, 2]))
+    truncated = sampling.noise(4000, 100, seed=4, truncation=2.0).numpy()
+    assert truncated.dtype == np.float32 and truncated.shape == (4000, 100)
+    assert np.abs(truncated).max() <= 2.0
+    # The normal truncated to [-2, 2]: mean 0, variance 1 - 2 * 2 * phi(2) / (2 * Phi(2) - 1).
+    phi = math.exp(-2) / math.sqrt(2 * math.pi)
+    expected_std = math.sqrt(1 - 4 * phi / math.erf(2 / math.sqrt(2)))
+    assert abs(truncated.mean()) < 0.01 and truncated.std() == pytest.approx(expected_std, abs=0.005)
+    np.testing.assert_array_equal(truncated, sampling.noise(4000, 100, seed=4, truncation=2.0))
+    assert np.abs(sampling.noise(10, 100, seed=4, truncation=0.5).numpy()).max() <= 0.5
+    with pytest.raises(ValueError, match="truncation is 0"):
+        sampling.noise(4, 100, seed=0, truncation=-2)
+
+
+def test_sampling_uses_the_runs_truncation_unless_told_otherwise(tmp_path, rabbits):
+    run = training.train(tiny_config(tmp_path, epochs=1, truncation=1.0), images=rabbits).run
+    kept, _ = sampling.sample(run.root, 20, seed=3)
+    assert kept.name == "samples_20_seed3_trunc1.npy"
+    plain, _ = sampling.sample(run.root, 20, seed=3, truncation=0)
+    assert plain.name == "samples_20_seed3.npy"
+    generator = sampling.load_generator(run.root)
+    np.testing.assert_array_equal(np.load(kept), sampling.generate(generator, 20, 3, truncation=1.0)
+                                  .reshape(20, -1))
+    assert not np.array_equal(np.load(kept), np.load(plain))
