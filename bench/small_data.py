@@ -95,6 +95,11 @@ SETTINGS["translation_slow_d"] = ("rabbit", {**SETTINGS["ema999_translation"][1]
 SETTINGS["translation_sn"] = ("rabbit", {**SETTINGS["ema999_translation"][1], "spectral_norm": True})
 SETTINGS["translation_smooth"] = ("rabbit", {**SETTINGS["ema999_translation"][1],
                                              "label_treatment": "smooth"})
+# The fifth round, the two unmeasured ingredients on top of the current preset: spectral
+# normalisation in the discriminator, and the hinge loss (it has no targets to smooth, so it
+# replaces the smoothing).
+SETTINGS["smooth_sn"] = ("rabbit_small", {"spectral_norm": True})
+SETTINGS["translation_hinge"] = ("rabbit", {**SETTINGS["ema999_translation"][1], "loss": "hinge"})
 # Single ingredients on the seed 001 recipe.
 SETTINGS["seed001+upsample"] = ("rabbit", {"model": "upsample"})
 SETTINGS["seed001+diffaugment"] = ("rabbit", {"augment": "translation,cutout"})

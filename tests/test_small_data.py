@@ -79,6 +79,23 @@ def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_pa
                            cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
     assert noise.returncode == 0, noise.stderr[-3000:]
     assert "rabbit-batch64-s3 (2 draws of 40): CS " in noise.stdout and "KID " in noise.stdout
+    assert "GD " in noise.stdout and "targets met on the means " in noise.stdout
+    table = tmp_path / "truncation.md"
+    traded = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "metric_noise.py"),
+                             str(tmp_path / "runs" / "rabbit-batch64-s3"), "--draws", "2", "--samples",
+                             "40", "--classifier-categories", "rabbit,cat", "--truncation", "0,1",
+                             "--write", str(table)],
+                            cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
+    assert traded.returncode == 0, traded.stderr[-3000:]
+    assert "(2 draws of 40, truncation off): CS " in traded.stdout
+    assert "(2 draws of 40, truncation 1): CS " in traded.stdout
+    rows = [line.split("|")[1:3] for line in table.read_text().splitlines() if line.startswith("| rabbit")]
+    assert [cell.strip() for _, cell in rows] == ["off", "1"]
+    assert table.with_suffix(".png").is_file()
+    bad = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "metric_noise.py"),
+                          str(tmp_path / "runs" / "rabbit-batch64-s3"), "--truncation", "2,-1"],
+                         cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and "--truncation takes thresholds" in bad.stderr
     last = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "metric_noise.py"),
                            str(tmp_path / "runs" / "rabbit-batch64-s3"), "--last", "--draws", "2",
                            "--samples", "40", "--classifier-categories", "rabbit,cat"],
