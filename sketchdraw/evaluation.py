@@ -446,9 +446,10 @@ def _generate_from_checkpoint(run: RunFolder, config: RunConfig, epoch: int, sam
 
 def save_quality_plot(run_dir: str | os.PathLike) -> Path | None:
     """`quality.png`: CS and KID per epoch from history.csv, with the real reference from
-    metrics.json as dashed lines when the run has been evaluated. None when nothing is measured."""
+    metrics.json as dashed lines when the run has been evaluated; KID on a log scale, so its last
+    tenfold fall is not a flat line. None when nothing is measured."""
     run = RunFolder(run_dir)
-    figure = plot_quality_curves([run.root], losses_when_unmeasured=False)
+    figure = plot_quality_curves([run.root], losses_when_unmeasured=False, log_kid=True)
     if figure is None:
         return None
     from sketchdraw.plots import save_figure
@@ -503,7 +504,7 @@ def plot_quality_curves(run_dirs: Sequence, losses_when_unmeasured: bool = True,
             axis.set_title(label, fontsize=10)
             axis.set_xlabel("images seen" if by_images else "epoch")
             if log_kid and column == "kid_mean":
-                axis.set_yscale("log")
+                axis.set_yscale("log", nonpositive="mask")  # the unbiased KID can dip below 0
             axis.grid(alpha=0.3)
             axis.legend(fontsize=7)
     if unmeasured and losses_when_unmeasured:
