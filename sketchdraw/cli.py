@@ -83,7 +83,9 @@ def _execute(notebook: Path, run_dir: Path, parameters: dict, kernel: str) -> in
     print(f"running {notebook.name} into {run_dir} with {parameters}", file=sys.stderr)
     try:
         papermill.execute_notebook(
-            str(notebook), str(executed), parameters=parameters, log_output=True,
+            # Streams go straight to our stdout/stderr; log_output=True would also send every
+            # stderr line (the progress bars, the epoch summaries) to papermill's logger: twice.
+            str(notebook), str(executed), parameters=parameters, log_output=False,
             progress_bar=False, cwd=str(REPO_ROOT), kernel_name=kernel,
             stdout_file=sys.stdout, stderr_file=sys.stderr, iopub_timeout=IOPUB_TIMEOUT)
     except papermill.PapermillExecutionError as error:
