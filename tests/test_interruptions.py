@@ -239,14 +239,17 @@ def check_complete(run: RunFolder, epochs: int) -> None:
 
 # -- 1. killed mid-epoch, nothing lost -------------------------------------------------------------
 def kill_and_resume(runs_dir: Path, mirror: Path, kills: int, epochs: int, checkpoint_every: int,
-                    seed: int, longest_delay: float = 1.5) -> tuple[int, list[float]]:
+                    seed: int, longest_delay: float = 1.5,
+                    slow_epoch_seconds: float | None = None) -> tuple[int, list[float]]:
     """SIGKILL a real training process `kills` times at seeded random moments after the first
-    epoch marker of each attempt, check the folder after every kill, then rerun to completion."""
+    epoch marker of each attempt, check the folder after every kill, then rerun to completion.
+    `slow_epoch_seconds`: each epoch takes at least that long, so the run cannot finish before
+    the kills on a fast, idle machine."""
     rng = random.Random(seed)
     run = RunFolder(runs_dir / "rabbit")
     expected_start, delays = 0, []
     for _ in range(kills):
-        worker = Worker(runs_dir, epochs, mirror, checkpoint_every)
+        worker = Worker(runs_dir, epochs, mirror, checkpoint_every, slow_epoch_seconds)
         start = worker.ready()
         assert start == expected_start, "a rerun must resume from the newest whole checkpoint"
         if worker.wait_for("EPOCH-DONE") is None:
@@ -254,6 +257,8 @@ def kill_and_resume(runs_dir: Path, mirror: Path, kills: int, epochs: int, check
         delay = rng.uniform(0.0, longest_delay)
         time.sleep(delay)
         if worker.process.poll() is not None:  # finished before the kill: nothing to count
+            worker.kill()  # reap it
+            expected_start = latest_checkpoint_epoch(run)  # the last epoch: a rerun has no work
             break
         worker.kill(signal.SIGKILL)
         delays.append(delay)
@@ -263,7 +268,7 @@ def kill_and_resume(runs_dir: Path, mirror: Path, kills: int, epochs: int, check
               f"{len(state['history'])}, temporaries left {len(state['temporaries'])}")
         assert state["checkpoint"] >= start, "epochs continue, never go back"
         expected_start = state["checkpoint"]
-    final = Worker(runs_dir, epochs, mirror, checkpoint_every)
+    final = Worker(runs_dir, epochs, mirror, checkpoint_every, slow_epoch_seconds)
     assert final.ready() == expected_start
     assert final.wait_for("TRAINED") is not None, final.stderr()[-3000:]
     assert final.finish() == 0, final.stderr()[-3000:]
@@ -275,7 +280,7 @@ def kill_and_resume(runs_dir: Path, mirror: Path, kills: int, epochs: int, check
 def test_sigkill_at_random_points_loses_nothing_and_resumes(tmp_path, quickdraw_mirror):
     began = time.monotonic()
     survived, delays = kill_and_resume(tmp_path, quickdraw_mirror, kills=1, epochs=4,
-                                       checkpoint_every=2, seed=8)
+                                       checkpoint_every=2, seed=8, slow_epoch_seconds=0.5)
     print(f"survived {survived} SIGKILLs (delays {delays}) in {time.monotonic() - began:.1f} s")
     assert survived >= 1
 
@@ -283,8 +288,11 @@ def test_sigkill_at_random_points_loses_nothing_and_resumes(tmp_path, quickdraw_
 @pytest.mark.slow
 def test_many_sigkills_in_a_row_lose_nothing(tmp_path, quickdraw_mirror):
     began = time.monotonic()
+    # At >= 1 s an epoch, an attempt gets at most 2 epochs past its first marker before the kill,
+    # so the checkpoint moves by at most 2 per kill and 4 kills land before epoch 10.
     survived, delays = kill_and_resume(tmp_path, quickdraw_mirror, kills=5, epochs=10,
-                                       checkpoint_every=2, seed=2024, longest_delay=2.0)
+                                       checkpoint_every=2, seed=2024, longest_delay=2.0,
+                                       slow_epoch_seconds=1.0)
     print(f"survived {survived} SIGKILLs (delays {delays}) in {time.monotonic() - began:.1f} s")
     assert survived >= 4
 
