@@ -36,13 +36,13 @@ METRICS = (("cs", "CS", "higher"), ("kid_mean", "KID", "lower"), ("gd", "GD", "h
 
 
 def measure(run_dir: str, judge, draws: int, samples: int, last: bool = False,
-            truncations=(None,)) -> list[dict]:
-    """One row per truncation: {"truncation", "draws": {metric: [value per draw]}, "real": row}."""
+            truncations=(None,), path=None) -> list[dict]:
+    """One row per truncation: {"truncation", "draws": {metric: [value per draw]}, "real": row}.
+    `path`: a generator file of the run to measure instead of its generator.keras."""
     from sketchdraw import evaluation, sampling, training
     from sketchdraw.artifacts import RunFolder
 
     config = dataclasses.replace(evaluation.load_run_config(run_dir), progress=False)
-    path = None
     if last:  # a keep_best run: its last epoch's generator instead of the kept one
         path = RunFolder(run_dir).last_generator_path
         if not path.is_file():
@@ -144,16 +144,29 @@ def parse_truncations(text: str | None) -> list:
                          f"({error})") from None
 
 
-def main(argv=None) -> int:
-    import small_data
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", help="finished Quick, Draw! run folders")
+def add_draw_arguments(parser: argparse.ArgumentParser, samples: int) -> None:
+    """--draws, --samples and the judge's arguments, which this script and keep_best.py share."""
     parser.add_argument("--draws", type=int, default=6)
-    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=samples)
     parser.add_argument("--category", default="rabbit", help="the judge's own category")
     parser.add_argument("--classifier-categories", default=None)
     parser.add_argument("--mirror", default=None)
+
+
+def judge_for(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The ablation's judge, after checking --draws (a spread needs two)."""
+    import small_data
+
+    if args.draws < 2:
+        parser.error("--draws must be at least 2 (a spread needs two draws)")
+    args.mirror = args.mirror or str(small_data.mirror_folder())
+    return small_data.classifier_for(args)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", help="finished Quick, Draw! run folders")
+    add_draw_arguments(parser, samples=1000)
     parser.add_argument("--last", action="store_true",
                         help="keep_best runs: measure generator_last.keras, not the kept generator.keras")
     parser.add_argument("--truncation", default=None,
@@ -161,11 +174,8 @@ def main(argv=None) -> int:
     parser.add_argument("--write", type=Path, default=None,
                         help="also write the rows to this .md table and the figure beside it (.png)")
     args = parser.parse_args(argv)
-    if args.draws < 2:
-        parser.error("--draws must be at least 2 (a spread needs two draws)")
     truncations = parse_truncations(args.truncation)
-    args.mirror = args.mirror or str(small_data.mirror_folder())
-    judge = small_data.classifier_for(args)
+    judge = judge_for(parser, args)
     measured = {}
     for run_dir in args.runs:
         measured[run_dir] = measure(run_dir, judge, args.draws, args.samples, args.last, truncations)

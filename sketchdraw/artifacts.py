@@ -129,18 +129,22 @@ class RunFolder:
         return self.root / "generator.keras"
 
     @property
-    def best_generator_path(self) -> Path:
-        """keep_best: the generator of the measured epoch of lowest KID, saved while training."""
-        return self.root / "generator_best.keras"
-
-    @property
     def last_generator_path(self) -> Path:
         """keep_best: the last epoch's generator, when generator.keras is the best one."""
         return self.root / "generator_last.keras"
 
     @property
+    def measured_generators_dir(self) -> Path:
+        """keep_best: the generator of every measured epoch (`epoch_0500.keras`), which the choice
+        at the end of training picks from."""
+        return self.root / "generators"
+
+    def measured_generator_path(self, epoch: int) -> Path:
+        return self.measured_generators_dir / f"epoch_{epoch:04d}.keras"
+
+    @property
     def best_path(self) -> Path:
-        """keep_best: which epoch generator_best.keras is, and its CS and KID."""
+        """keep_best: which measured epoch generator.keras is, its curve CS and KID, and the rule."""
         return self.root / "best.json"
 
     @property

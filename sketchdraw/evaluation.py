@@ -9,8 +9,8 @@ and the tables and figures that compare runs.
   the generated row is the mean over N noise draws (`measure_draws`), each draw's row kept beside it.
 - `quality_callback(config, every=K)`: an epoch callback for `training.train(..., callbacks=[...])`
   that adds `cs` and `kid_mean` to history.csv every K epochs and redraws `quality.png`; with
-  `keep_best` it also saves the generator of the lowest KID so far (`generator_best.keras`,
-  `best.json`), which `training.train` makes the run's `generator.keras` at the end.
+  `keep_best` it also saves each measured epoch's generator (`generators/`), and at the end
+  `training.train` makes the one `choose_best` picks the run's `generator.keras` (`best.json`).
 - `compare_table`, `format_table`, `plot_final_grids`, `plot_quality_curves`: what
   `notebooks/compare_runs.ipynb` shows.
 - `add_evaluate_parser`, `evaluate_command`: `python -m sketchdraw evaluate --run runs/rabbit`.
@@ -52,6 +52,9 @@ QUALITY_PLOT = "quality.png"
 # The quality curve draws its noise from seeds QUALITY_NOISE_SEED + seed, apart from the seeds 0, 1, ...
 # that `evaluate` draws: a generator picked on the curve (keep_best) is judged on other drawings.
 QUALITY_NOISE_SEED = 1_000
+# Drawings per point of the quality curve. A CS of 0.65 from n drawings moves by sqrt(0.65 * 0.35 / n):
+# 0.021 at 500, as far as the curve moves in 100 epochs late in a run; 0.011 at 2,000. About 2 s on 2 cores.
+QUALITY_SAMPLES = 2_000
 REAL_ROW = "real_held_out"
 TABLE_COLUMNS = ("run", "model", "epochs", "images_seen", "count", "fid", "kid_mean", "kid_std", "cs",
                  "gd", "memorisation_distance")
@@ -296,6 +299,7 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
     if best is not None:  # generator.keras is this measured epoch's generator, not the last one
         document["generator_epoch"] = best["epoch"]
         document["generator_images_seen"] = best["images_seen"]
+        document["generator_chosen_by"] = best["chosen_by"]
     if draws > 1:
         document["generated_draws"] = measured["generated_draws"]
     atomic_write_text(run.metrics_path, json.dumps(document, indent=2) + "\n")
@@ -335,14 +339,14 @@ def evaluate_missing(run_dirs: Iterable, progress: bool = True, **options) -> li
 # The quality curve during training
 
 
-def quality_callback(config: RunConfig, every: int = 5, samples: int = 500, classifier=None,
+def quality_callback(config: RunConfig, every: int = 5, samples: int = QUALITY_SAMPLES, classifier=None,
                      classifier_categories=None, drawings_per_category: int | None = None,
                      classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS, kid_subsets: int = 20,
                      seed: int = 0, cache=None, progress: bool = True, keep_best: bool = False) -> Callable:
     """An epoch callback: every `every` epochs (and at the last), CS and KID of `samples` drawings
     from that epoch's checkpoint, written into history.csv as `cs` and `kid_mean`, and `quality.png`.
-    `keep_best`: when an epoch's KID is the lowest so far (a resumed run remembers, from `best.json`),
-    its generator is saved as `generator_best.keras` and `best.json` says which epoch it is.
+    `keep_best`: every measured epoch's generator is saved as `generators/epoch_NNNN.keras`, for
+    `training.train` to choose from at the end (`choose_best`; a resumed run keeps the earlier ones).
 
     The callback sees no model (`training.train` passes (epoch, run, row)), so it restores the
     generator from the checkpoint saved at that epoch: `every` must be a multiple of
@@ -389,31 +393,55 @@ def quality_callback(config: RunConfig, every: int = 5, samples: int = 500, clas
         run.write_history(rows)
         row.update(quality)
         save_quality_plot(run.root)
-        best = keep_best and _keep_if_best(run, config, epoch, quality, state)
+        if keep_best:  # the choice among them is made at the end (training.keep_best_generator)
+            run.measured_generators_dir.mkdir(exist_ok=True)
+            training.save_generator(state["generator"], run.measured_generator_path(epoch))
         if progress:
-            print(f"epoch {epoch}: CS {quality['cs']:.3f}, KID {kid_mean:.4f}"
-                  + (" (the best so far: kept)" if best else ""), flush=True)
+            print(f"epoch {epoch}: CS {quality['cs']:.3f}, KID {kid_mean:.4f}", flush=True)
 
     return measure
 
 
-def _keep_if_best(run: RunFolder, config: RunConfig, epoch: int, quality: dict, state: dict) -> bool:
-    """Save the checkpoint's generator as generator_best.keras when its KID is the lowest so far."""
-    from sketchdraw import training
+def choose_best(rows: Sequence[dict], tolerance: float = 0.0) -> dict | None:
+    """The measured epoch keep_best keeps, from history rows with `cs` and `kid_mean`: of the epochs
+    whose KID is within `tolerance` of the lowest (at most lowest + tolerance x |lowest|), the one
+    of highest CS; ties go to the lower KID, then to the earlier epoch. `tolerance` 0 keeps the
+    epoch of lowest KID. None when no row is measured.
 
-    best = read_best(run.root)
-    if best is not None and best["epoch"] < epoch and best["kid_mean"] <= quality["kid_mean"]:
-        return False
-    training.save_generator(state["generator"], run.best_generator_path)
-    per_epoch = training.images_per_epoch(len(state["training_images"]), config.batch_size)
-    record = {"epoch": epoch, "images_seen": epoch * per_epoch, "kid_mean": quality["kid_mean"],
-              "cs": quality["cs"], "chosen_by": "lowest kid_mean of the quality curve"}
-    atomic_write_text(run.best_path, json.dumps(record, indent=2) + "\n")
-    return True
+    Why a tolerance: late in a small-data run KID stops falling while CS drifts (issue 11: a rabbit
+    run's CS falls from 0.70 to 0.65 over its last 300 epochs at a flat KID), so the lowest KID alone
+    picks among near-equal KIDs by the KID's own noise. Both numbers come from the quality curve:
+    the run's generated drawings against its training drawings, never the held-out ones."""
+    check_best_tolerance(tolerance)
+    measured = [row for row in rows if row.get("cs") is not None and row.get("kid_mean") is not None]
+    if not measured:
+        return None
+    lowest = min(row["kid_mean"] for row in measured)
+    limit = lowest + tolerance * abs(lowest)
+    near = [row for row in measured if row["kid_mean"] <= limit]
+    return max(near, key=lambda row: (row["cs"], -row["kid_mean"], -row["epoch"]))
+
+
+def check_best_tolerance(tolerance: float) -> float:
+    """A keep_best tolerance: a fraction in [0, 1] of the lowest KID."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
+            or not 0 <= tolerance <= 1:
+        raise ValueError(f"keep_best_tolerance is the fraction of the lowest KID that a kept epoch's KID "
+                         f"may exceed it by, in [0, 1] (0: the lowest KID; 0.1: within 10%), "
+                         f"got {tolerance!r}")
+    return float(tolerance)
+
+
+def best_record(row: dict, tolerance: float, images_per_epoch: int) -> dict:
+    """best.json: which measured epoch generator.keras is, its curve CS and KID, and the rule."""
+    rule = ("lowest kid_mean of the quality curve" if tolerance == 0 else
+            f"highest cs of the quality curve's epochs with kid_mean within {tolerance:.0%} of the lowest")
+    return {"epoch": row["epoch"], "images_seen": row["epoch"] * images_per_epoch,
+            "kid_mean": row["kid_mean"], "cs": row["cs"], "chosen_by": rule, "tolerance": tolerance}
 
 
 def read_best(run_dir: str | os.PathLike) -> dict | None:
-    """best.json of a keep_best run (which epoch generator_best.keras is), or None."""
+    """best.json of a keep_best run (which measured epoch generator.keras is), or None."""
     path = RunFolder(run_dir).best_path
     return json.loads(path.read_text()) if path.is_file() else None
 
@@ -733,7 +761,8 @@ def evaluate_command(arguments: argparse.Namespace) -> int:
     print(format_table(compare_table([arguments.run])))
     if "generator_epoch" in document:
         print(f"keep_best: the generator measured is epoch {document['generator_epoch']}'s "
-              f"({document['generator_images_seen']:,} images seen), the lowest KID of the quality curve")
+              f"({document['generator_images_seen']:,} images seen): the "
+              f"{document.get('generator_chosen_by', 'lowest kid_mean of the quality curve')}")
     if document["truncation"]:
         print(f"noise truncated to ±{document['truncation']:g} standard deviations "
               "(--truncation 0 measures the plain normal)")

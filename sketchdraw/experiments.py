@@ -27,7 +27,7 @@ RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,99}$")
 # Fields a rerun may change without starting a different run: how long, how often to save, and
 # where the data comes from. Anything else differing from the saved config.json is a new run.
 RESUMABLE_CHANGES = frozenset({"epochs", "checkpoint_every", "mirror", "runs_dir", "progress",
-                               "quality_every", "keep_best", "truncation"})
+                               "quality_every", "keep_best", "keep_best_tolerance", "truncation"})
 
 
 class Settings:
@@ -108,6 +108,7 @@ class RunConfig(Settings):
     checkpoint_every: int = 5
     quality_every: int = 0  # > 0: CS and KID every K epochs into history.csv (a multiple of checkpoint_every)
     keep_best: bool = False  # with quality_every: generator.keras is the measured epoch of lowest KID
+    keep_best_tolerance: float = 0.0  # > 0: of the epochs with KID within this fraction of the lowest, the highest CS
     grid_size: int = 4  # the epoch grid shows grid_size x grid_size drawings from fixed noise
     runs_dir: str = "runs"
     progress: bool = True
@@ -169,6 +170,9 @@ class RunConfig(Settings):
         if self.quality_every and self.source != "quickdraw":
             raise ValueError("quality_every measures Quick, Draw! numpy_bitmap runs only (the judge is a "
                              f"Quick, Draw! classifier); source {self.source!r} has no quality curve")
+        from sketchdraw.evaluation import check_best_tolerance
+
+        check_best_tolerance(self.keep_best_tolerance)
         if self.keep_best and not self.quality_every:
             raise ValueError("keep_best picks the measured epoch of lowest KID: set quality_every too "
                              "(e.g. quality_every=25 with checkpoint_every=25)")

@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from sketchdraw import artifacts, losses, models, pipeline
 from sketchdraw.artifacts import RunFolder
+from sketchdraw.atomicfiles import atomic_write_text
 from sketchdraw.experiments import RESUMABLE_CHANGES, RunConfig, settings_differences
 
 
@@ -521,29 +522,38 @@ def train(config: RunConfig, images: np.ndarray | None = None,
                 loop.finish_epoch(epoch, row, config.epochs, callbacks)
 
         if config.keep_best:
-            shown = keep_best_generator(run, shown)
+            shown = keep_best_generator(run, shown, config.keep_best_tolerance,
+                                        images_per_epoch(len(images), config.batch_size))
         finish_run(run, shown, images, image_shape, config.noise_dim, config.seed, invert,
                    config.truncation)
         publish_pages(run)
     return TrainResult(run, shown, discriminator, loop.trained_epochs)
 
 
-def keep_best_generator(run: RunFolder, last):
-    """keep_best: the last generator saved as generator_last.keras; returns the measured epoch of
-    lowest KID (generator_best.keras) for finish_run to save as generator.keras. Without a
-    generator_best.keras (no quality callback ran) says so and returns `last`."""
+def keep_best_generator(run: RunFolder, last, tolerance: float = 0.0, images_per_epoch: int = 0):
+    """keep_best: of the measured epochs whose generator the quality callback saved (`generators/`),
+    the one `evaluation.choose_best(…, tolerance)` picks; `best.json` says which, the last epoch's
+    generator is saved as generator_last.keras, and the kept one is returned for finish_run to save
+    as generator.keras. Without any saved generator (no quality callback ran) says so and returns
+    `last`."""
+    from sketchdraw import evaluation
     from sketchdraw.sampling import load_generator
 
-    if not run.best_generator_path.is_file():
-        print(f"keep_best: no {run.best_generator_path.name} in {run.root} (was the quality callback "
-              "given? set quality_every); generator.keras is the last epoch's", file=sys.stderr, flush=True)
+    rows = [row for row in run.read_history() if run.measured_generator_path(row["epoch"]).is_file()]
+    best = evaluation.choose_best(rows, tolerance)
+    if best is None:
+        print(f"keep_best: no measured generator in {run.measured_generators_dir} (was the quality "
+              "callback given keep_best? set quality_every); generator.keras is the last epoch's",
+              file=sys.stderr, flush=True)
         return last
     save_generator(last, run.last_generator_path)
-    best = json.loads(run.best_path.read_text())
+    atomic_write_text(run.best_path, json.dumps(
+        evaluation.best_record(best, tolerance, images_per_epoch), indent=2) + "\n")
     print(f"keep_best: generator.keras is epoch {best['epoch']}'s generator (KID {best['kid_mean']:.4f}, "
-          f"CS {best['cs']:.3f} on the quality curve); the last epoch's is "
-          f"{run.last_generator_path.name}", file=sys.stderr, flush=True)
-    return load_generator(run.root, run.best_generator_path)
+          f"CS {best['cs']:.3f} on the quality curve; chosen from {len(rows)} measured epochs"
+          + (f", the highest CS within {tolerance:.0%} of the lowest KID" if tolerance else ", the lowest KID")
+          + f"); the last epoch's is {run.last_generator_path.name}", file=sys.stderr, flush=True)
+    return load_generator(run.root, run.measured_generator_path(best["epoch"]))
 
 
 def linear_decay(rate: float, epoch: int, start: int, epochs: int) -> float:

@@ -82,7 +82,10 @@ def test_keep_best_makes_the_lowest_kid_epoch_the_runs_generator(workspace, capf
 
         return sampling.generate(keras.models.load_model(path, compile=False), 8, seed=5)
 
-    np.testing.assert_array_equal(drawings(run.generator_path), drawings(run.best_generator_path))
+    assert sorted(path.name for path in run.measured_generators_dir.iterdir()) == [
+        "epoch_0001.keras", "epoch_0002.keras", "epoch_0003.keras"]
+    np.testing.assert_array_equal(drawings(run.generator_path),
+                                  drawings(run.measured_generator_path(best["epoch"])))
     np.testing.assert_array_equal(sampling.generate(result.generator, 8, seed=5), drawings(run.generator_path))
     assert run.last_generator_path.is_file()
     if best["epoch"] != 3:  # the last epoch's generator is kept beside it, and differs
@@ -90,11 +93,43 @@ def test_keep_best_makes_the_lowest_kid_epoch_the_runs_generator(workspace, capf
     document = evaluation.evaluate(run.root, samples=SAMPLES, progress=False, **CLASSIFIER)
     assert document["generator_epoch"] == best["epoch"] and document["epochs"] == 3
 
+    # With a tolerance, the highest CS of the epochs whose KID is within it of the lowest is kept.
+    kept = training.keep_best_generator(run, result.generator, tolerance=1.0, images_per_epoch=160)
+    near = [row for row in history if row["kid_mean"] <= min(kids) + abs(min(kids))]
+    highest = max(near, key=lambda row: (row["cs"], -row["kid_mean"], -row["epoch"]))
+    assert evaluation.read_best(run.root)["epoch"] == highest["epoch"]
+    np.testing.assert_array_equal(sampling.generate(kept, 8, seed=5),
+                                  drawings(run.measured_generator_path(highest["epoch"])))
+
     # Without a quality callback keep_best has nothing to keep: it says so, the last one is saved.
     plain = experiments.resolve("rabbit", name="best-unmeasured", epochs=1, **tiny)
     training.train(plain)
-    assert "no generator_best.keras" in capfd.readouterr().err
+    assert "no measured generator in" in capfd.readouterr().err
     assert (workspace["runs_dir"] / "best-unmeasured" / "generator.keras").is_file()
+
+
+def test_choose_best_keeps_the_highest_cs_among_the_epochs_near_the_lowest_kid():
+    rows = [{"epoch": 1, "cs": None, "kid_mean": None},
+            {"epoch": 25, "cs": 0.70, "kid_mean": 0.0153},
+            {"epoch": 50, "cs": 0.66, "kid_mean": 0.0137},
+            {"epoch": 75, "cs": 0.62, "kid_mean": 0.0126},
+            {"epoch": 100, "cs": 0.66, "kid_mean": 0.0137}]
+    assert evaluation.choose_best(rows)["epoch"] == 75  # tolerance 0: the lowest KID
+    assert evaluation.choose_best(rows, 0.1)["epoch"] == 50  # 0.0137 <= 0.0126 * 1.1; the tie: earlier
+    assert evaluation.choose_best(rows, 0.25)["epoch"] == 25
+    assert evaluation.choose_best(rows[:1], 0.1) is None
+    # An unbiased KID can be negative: the tolerance is a fraction of its size, not of its sign.
+    negative = [{"epoch": 1, "cs": 0.5, "kid_mean": -0.010}, {"epoch": 2, "cs": 0.9, "kid_mean": -0.0095},
+                {"epoch": 3, "cs": 0.95, "kid_mean": 0.002}]
+    assert evaluation.choose_best(negative, 0.1)["epoch"] == 2
+    record = evaluation.best_record(rows[2], 0.1, images_per_epoch=448)
+    assert record["images_seen"] == 50 * 448 and record["tolerance"] == 0.1
+    assert "within 10% of the lowest" in record["chosen_by"]
+    for bad in (-0.1, 1.5, float("nan"), True, "0.1"):
+        with pytest.raises(ValueError, match="keep_best_tolerance"):
+            evaluation.choose_best(rows, bad)
+    with pytest.raises(ValueError, match="keep_best_tolerance"):
+        experiments.resolve("rabbit", keep_best_tolerance=2.0, progress=False)
 
 
 def test_evaluate_writes_metrics_json_with_the_real_reference_row(workspace):

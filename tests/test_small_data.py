@@ -147,3 +147,49 @@ def test_the_rabbit_small_preset_runs_and_is_measured_against_unseen_rabbits(tmp
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["training_drawings"] == 450 and metrics["images_seen"] == 448
     assert metrics["real_held_out"]["count"] == 300 and metrics["generated"]["count"] == 300
+
+
+def test_keep_best_bench_measures_each_kept_epoch_and_each_tolerances_pick(tmp_path, quickdraw_mirror):
+    """bench/keep_best.py on a real 3-epoch keep_best run (every epoch measured and kept)."""
+    from sketchdraw import evaluation, experiments, training
+
+    config = experiments.resolve("rabbit", name="kept", limit=160, batch_size=32, epochs=3,
+                                 checkpoint_every=1, quality_every=1, keep_best=True,
+                                 keep_best_tolerance=0.5, runs_dir=str(tmp_path / "runs"),
+                                 progress=False, mirror=str(quickdraw_mirror))
+    judge = evaluation.domain_classifier(["cat", "rabbit"], small_data.DRAWINGS_PER_CATEGORY,
+                                         str(quickdraw_mirror), progress=False)
+    callback = evaluation.quality_callback(config, every=1, samples=100, classifier=judge,
+                                           progress=False, keep_best=True)
+    training.train(config, callbacks=[callback])
+    run = tmp_path / "runs" / "kept"
+    assert evaluation.read_best(run)["tolerance"] == 0.5
+    table = tmp_path / "keep-best.md"
+    environment = {**os.environ, "SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror),
+                   "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "keep_best.py"), str(run),
+                           "--draws", "2", "--samples", "40", "--from-epoch", "2", "--tolerances", "0,1",
+                           "--classifier-categories", "rabbit,cat", "--write", str(table)],
+                          cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    history = training.RunFolder(run).read_history()
+    lowest = min(history, key=lambda row: row["kid_mean"])["epoch"]
+    assert f"tolerance 0: keeps epoch {lowest}: CS " in done.stdout
+    measured = {int(line.split(" epoch ")[1].split()[0]) for line in done.stdout.splitlines()
+                if " epoch " in line and "(curve CS" in line}
+    assert measured == {2, 3} | {lowest}  # from --from-epoch on, and every pick
+    per_epoch, per_tolerance = table.read_text().split("| keep_best_tolerance |")
+    assert [line.split("|")[2].strip() for line in per_epoch.splitlines()
+            if line.startswith("| kept |")] == [str(epoch) for epoch in sorted(measured)]
+    picks = [tuple(cell.strip() for cell in line.split("|")[2:4]) for line in per_tolerance.splitlines()
+             if line.startswith("| kept |")]
+    assert picks == [("0", str(lowest)), ("1", str(evaluation.choose_best(history, 1.0)["epoch"]))]
+    assert table.with_suffix(".png").is_file()
+    unkept = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "keep_best.py"), str(tmp_path),
+                             "--classifier-categories", "rabbit,cat"],
+                            cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
+    assert unkept.returncode != 0 and "train it with keep_best=true" in unkept.stderr
+    bad = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "keep_best.py"), str(run),
+                          "--tolerances", "0,2"], cwd=tmp_path, env=environment, capture_output=True,
+                         text=True, timeout=600)
+    assert bad.returncode != 0 and "--tolerances takes fractions" in bad.stderr

@@ -1,0 +1,168 @@
+"""What keep_best's choice is worth (issue 11): every measured epoch's generator of a keep_best run,
+measured on held-out drawings, beside the quality curve that the choice is made on.
+
+    python bench/keep_best.py runs/rabbit_small runs/rabbit_small_seed1 --from-epoch 400 \
+        --tolerances 0,0.05,0.1,0.2 --write bench/results/keep-best-rabbit-2026-11-22.md
+
+A keep_best run saves each measured epoch's generator (`generators/epoch_NNNN.keras`) and keeps the
+one `evaluation.choose_best(history, tolerance)` picks from the quality curve: the run's drawings
+against its own training drawings, `QUALITY_SAMPLES` of them, one noise draw. Here each generator from
+`--from-epoch` on (and every epoch some tolerance picks) draws `--samples` drawings `--draws` times
+and is measured like `make evaluate DRAWS=n` against the held-out real drawings, so the table shows
+how each tolerance's pick measures where the issue's targets are judged. Prints one line per epoch
+and one per (run, tolerance); `--write FILE.md` writes both tables and a figure (FILE.png): measured
+and curve CS and KID against the epoch, the targets, and the picks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def kept_epochs(run_dir) -> dict[int, Path]:
+    """{epoch: generator file} of a keep_best run's measured epochs."""
+    from sketchdraw.artifacts import RunFolder
+
+    folder = RunFolder(run_dir).measured_generators_dir
+    found = {int(path.stem.split("_")[1]): path for path in sorted(folder.glob("epoch_*.keras"))}
+    if not found:
+        raise SystemExit(f"{run_dir} has no {folder.name}/epoch_*.keras: train it with keep_best=true "
+                         "(and quality_every) to keep each measured epoch's generator")
+    return found
+
+
+def picks(run_dir, tolerances, kept: dict[int, Path]) -> dict[float, dict]:
+    """{tolerance: the history row choose_best keeps} among the epochs with a kept generator."""
+    from sketchdraw import evaluation
+    from sketchdraw.artifacts import RunFolder
+
+    rows = [row for row in RunFolder(run_dir).read_history() if row["epoch"] in kept]
+    return {tolerance: evaluation.choose_best(rows, tolerance) for tolerance in tolerances}
+
+
+def parse_tolerances(text: str) -> list[float]:
+    from sketchdraw.evaluation import check_best_tolerance
+
+    try:
+        return [check_best_tolerance(float(part)) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        raise SystemExit(f"--tolerances takes fractions separated by commas, e.g. 0,0.1 ({error})") from None
+
+
+def main(argv=None) -> int:
+    import metric_noise
+
+    from sketchdraw.artifacts import RunFolder
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", help="finished keep_best Quick, Draw! run folders")
+    metric_noise.add_draw_arguments(parser, samples=450)
+    parser.add_argument("--from-epoch", type=int, default=0, help="measure the kept epochs from this one on")
+    parser.add_argument("--tolerances", default="0,0.05,0.1,0.2",
+                        help="keep_best_tolerance values whose picks to show (fractions of the lowest KID)")
+    parser.add_argument("--write", type=Path, default=None, help="also write the tables (.md) and figure (.png)")
+    args = parser.parse_args(argv)
+    tolerances = parse_tolerances(args.tolerances)
+    judge = metric_noise.judge_for(parser, args)
+    results = {}
+    for run_dir in args.runs:
+        kept = kept_epochs(run_dir)
+        chosen = picks(run_dir, tolerances, kept)
+        curve = {row["epoch"]: row for row in RunFolder(run_dir).read_history() if row["epoch"] in kept}
+        wanted = sorted({epoch for epoch in kept if epoch >= args.from_epoch}
+                        | {row["epoch"] for row in chosen.values() if row})
+        measured = {}
+        for epoch in wanted:
+            row = metric_noise.measure(run_dir, judge, args.draws, args.samples, path=kept[epoch])[0]
+            measured[epoch] = row
+            print(f"{run_dir} epoch {epoch} (curve CS {curve[epoch]['cs']:.3f}, KID "
+                  f"{curve[epoch]['kid_mean']:.4f}): {metric_noise.describe(row)}", flush=True)
+        for tolerance, row in chosen.items():
+            print(f"{run_dir} tolerance {tolerance:g}: keeps epoch {row['epoch']}: "
+                  f"{metric_noise.describe(measured[row['epoch']])}", flush=True)
+        results[run_dir] = {"curve": curve, "measured": measured, "chosen": chosen}
+    if args.write:
+        command = "python bench/keep_best.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        for path in write_results(args.write, results, args.draws, args.samples, command):
+            print(f"wrote {path}")
+    return 0
+
+
+def write_results(path: Path, results: dict, draws: int, samples: int, command: str) -> list[Path]:
+    """Both tables at `path` (markdown) and the figure beside it (.png)."""
+    import datetime
+
+    import matplotlib.pyplot as plt
+    import metric_noise
+    import small_data
+
+    from sketchdraw.atomicfiles import atomic_write_text
+    from sketchdraw.plots import save_figure
+
+    def cells(row) -> str:
+        means = metric_noise.row_means(row)
+        return (" | ".join(f"{means[key]:.4f} ± {statistics.stdev(row['draws'][key]):.4f}"
+                           for key, _, _ in metric_noise.METRICS)
+                + f" | {sum(small_data.judge(means, row['real']))}/4")
+
+    lines = [f"# What keep_best's choice is worth ({datetime.date.today().isoformat()})", "",
+             f"`{command}`", "",
+             f"Measured: the mean ± std over {draws} noise draws of {samples} drawings against the held-out "
+             "real drawings (like `make evaluate`); curve: the quality curve the choice is made on (the "
+             "run's drawings against its training drawings).", "",
+             "| run | epoch | curve CS | curve KID | CS | KID | GD | memorisation | targets met |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    real = None
+    for run_dir, result in results.items():
+        for epoch, row in result["measured"].items():
+            real = row["real"]
+            curve = result["curve"][epoch]
+            lines.append(f"| {Path(run_dir).name} | {epoch} | {curve['cs']:.3f} | {curve['kid_mean']:.4f} | "
+                         + cells(row) + " |")
+    limits = small_data.targets(real)
+    lines += ["", f"Real held-out: CS {real['cs']:.4f}, KID {real['kid_mean']:.4f}, GD {real['gd']:.2f}, "
+              f"memorisation {real['memorisation_distance']:.2f}. Targets: "
+              + ", ".join(f"{key} {operator} {limit:.4g}" for key, (operator, limit) in limits.items()), "",
+              "| run | keep_best_tolerance | epoch kept | CS | KID | GD | memorisation | targets met |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for run_dir, result in results.items():
+        for tolerance, row in result["chosen"].items():
+            lines.append(f"| {Path(run_dir).name} | {tolerance:g} | {row['epoch']} | "
+                         + cells(result["measured"][row["epoch"]]) + " |")
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
+    for axis, (key, name) in zip(axes, (("cs", "CS"), ("kid_mean", "KID"))):
+        for index, (run_dir, result) in enumerate(results.items()):
+            colour = f"C{index}"
+            epochs = list(result["measured"])
+            means = [statistics.mean(result["measured"][epoch]["draws"][key]) for epoch in epochs]
+            errors = [statistics.stdev(result["measured"][epoch]["draws"][key]) / draws ** 0.5
+                      for epoch in epochs]
+            axis.errorbar(epochs, means, yerr=errors, color=colour, marker="o", markersize=3, capsize=2,
+                          label=f"{Path(run_dir).name}: held-out, ± s.e.")
+            curve = sorted(result["curve"].items())
+            axis.plot([epoch for epoch, _ in curve], [row[key] for _, row in curve], color=colour,
+                      linestyle=":", label=f"{Path(run_dir).name}: curve")
+            for tolerance, row in result["chosen"].items():
+                value = statistics.mean(result["measured"][row["epoch"]]["draws"][key])
+                axis.annotate(f"{tolerance:g}", (row["epoch"], value), textcoords="offset points",
+                              xytext=(0, 8), ha="center", fontsize=7, color=colour)
+        axis.axhline(limits[key][1], color="black", linestyle="--", linewidth=1, label="target")
+        axis.set_title(f"{name} per kept epoch (numbers: the tolerances that keep it)")
+        axis.set_xlabel("epoch")
+        if key == "kid_mean":
+            axis.set_yscale("log")
+    axes[0].legend(fontsize=7)
+    figure_path = path.with_suffix(".png")
+    save_figure(figure, figure_path)
+    return [path, figure_path]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
