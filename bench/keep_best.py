@@ -146,7 +146,7 @@ def write_results(path: Path, results: dict, draws: int, samples: int, command: 
                       for epoch in epochs]
             axis.errorbar(epochs, means, yerr=errors, color=colour, marker="o", markersize=3, capsize=2,
                           label=f"{Path(run_dir).name}: held-out, ± s.e.")
-            curve = sorted(result["curve"].items())
+            curve = [(epoch, row) for epoch, row in sorted(result["curve"].items()) if epoch >= epochs[0]]
             axis.plot([epoch for epoch, _ in curve], [row[key] for _, row in curve], color=colour,
                       linestyle=":", label=f"{Path(run_dir).name}: curve")
             for tolerance, row in result["chosen"].items():
@@ -154,7 +154,7 @@ def write_results(path: Path, results: dict, draws: int, samples: int, command: 
                 axis.annotate(f"{tolerance:g}", (row["epoch"], value), textcoords="offset points",
                               xytext=(0, 8), ha="center", fontsize=7, color=colour)
         axis.axhline(limits[key][1], color="black", linestyle="--", linewidth=1, label="target")
-        axis.set_title(f"{name} per kept epoch (numbers: the tolerances that keep it)")
+        axis.set_title(f"{name} per kept epoch (numbers: the tolerances that keep it)", fontsize=10)
         axis.set_xlabel("epoch")
         if key == "kid_mean":
             axis.set_yscale("log")

@@ -82,6 +82,8 @@ def test_keep_best_makes_the_lowest_kid_epoch_the_runs_generator(workspace, capf
 
         return sampling.generate(keras.models.load_model(path, compile=False), 8, seed=5)
 
+    page = (run.root / "index.html").read_text()
+    assert all(f'href="{name}"' in page for name in ("best.json", "generator_last.keras", "generators/"))
     assert sorted(path.name for path in run.measured_generators_dir.iterdir()) == [
         "epoch_0001.keras", "epoch_0002.keras", "epoch_0003.keras"]
     np.testing.assert_array_equal(drawings(run.generator_path),
