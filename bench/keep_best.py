@@ -9,7 +9,8 @@ one `evaluation.choose_best(history, tolerance)` picks from the quality curve: t
 against its own training drawings, `QUALITY_SAMPLES` of them, one noise draw. Here each generator from
 `--from-epoch` on (and every epoch some tolerance picks) draws `--samples` drawings `--draws` times
 and is measured like `make evaluate DRAWS=n` against the held-out real drawings, so the table shows
-how each tolerance's pick measures where the issue's targets are judged. Prints one line per epoch
+how each tolerance's pick measures where the issue's targets are judged. `--average-last K` also
+measures the plain average of the last K kept generators' weights. Prints one line per epoch
 and one per (run, tolerance); `--write FILE.md` writes both tables and a figure (FILE.png): measured
 and curve CS and KID against the epoch, the targets, and the picks.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,6 +47,24 @@ def picks(run_dir, tolerances, kept: dict[int, Path]) -> dict[float, dict]:
     return {tolerance: evaluation.choose_best(rows, tolerance) for tolerance in tolerances}
 
 
+def average_generator(paths: list[Path], into: Path) -> Path:
+    """The plain average of the weights of the generators at `paths` (a longer average than the
+    run's EMA), its batch norm statistics recomputed for the averaged weights, saved at `into`."""
+    import keras
+    import numpy as np
+
+    from sketchdraw.stabilisers import refresh_batch_norm
+    from sketchdraw.training import EMA_REFRESH_COUNT, save_generator
+
+    models = [keras.models.load_model(path, compile=False) for path in paths]
+    average = models[-1]
+    for index, weight in enumerate(average.weights):
+        weight.assign(np.mean([model.weights[index].numpy() for model in models], axis=0))
+    refresh_batch_norm(average, EMA_REFRESH_COUNT)
+    save_generator(average, into)
+    return into
+
+
 def parse_tolerances(text: str) -> list[float]:
     from sketchdraw.evaluation import check_best_tolerance
 
@@ -65,8 +85,12 @@ def main(argv=None) -> int:
     parser.add_argument("--from-epoch", type=int, default=0, help="measure the kept epochs from this one on")
     parser.add_argument("--tolerances", default="0,0.05,0.1,0.2",
                         help="keep_best_tolerance values whose picks to show (fractions of the lowest KID)")
+    parser.add_argument("--average-last", type=int, default=0,
+                        help="also measure the average of the weights of the last K kept generators")
     parser.add_argument("--write", type=Path, default=None, help="also write the tables (.md) and figure (.png)")
     args = parser.parse_args(argv)
+    if args.average_last < 0 or args.average_last == 1:
+        parser.error("--average-last takes 0 (off) or at least 2 generators")
     tolerances = parse_tolerances(args.tolerances)
     judge = metric_noise.judge_for(parser, args)
     results = {}
@@ -86,6 +110,14 @@ def main(argv=None) -> int:
             print(f"{run_dir} tolerance {tolerance:g}: keeps epoch {row['epoch']}: "
                   f"{metric_noise.describe(measured[row['epoch']])}", flush=True)
         results[run_dir] = {"curve": curve, "measured": measured, "chosen": chosen}
+        if args.average_last:
+            last = sorted(kept)[-args.average_last:]
+            with tempfile.TemporaryDirectory() as folder:
+                path = average_generator([kept[epoch] for epoch in last], Path(folder) / "average.keras")
+                row = metric_noise.measure(run_dir, judge, args.draws, args.samples, path=path)[0]
+            results[run_dir]["average"] = (last, row)
+            print(f"{run_dir} average of epochs {last[0]}-{last[-1]} ({len(last)} kept generators): "
+                  f"{metric_noise.describe(row)}", flush=True)
     if args.write:
         command = "python bench/keep_best.py " + " ".join(sys.argv[1:] if argv is None else argv)
         for path in write_results(args.write, results, args.draws, args.samples, command):
@@ -134,6 +166,10 @@ def write_results(path: Path, results: dict, draws: int, samples: int, command: 
         for tolerance, row in result["chosen"].items():
             lines.append(f"| {Path(run_dir).name} | {tolerance:g} | {row['epoch']} | "
                          + cells(result["measured"][row["epoch"]]) + " |")
+        if "average" in result:
+            last, row = result["average"]
+            lines.append(f"| {Path(run_dir).name} | (the weights' average) | {last[0]}–{last[-1]} | "
+                         + cells(row) + " |")
     atomic_write_text(path, "\n".join(lines) + "\n")
 
     figure, axes = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")

@@ -184,26 +184,32 @@ class GeneratorEMA:
 
     def refresh_statistics(self, count: int = 256, seed: int = 0) -> None:
         """Set every batch norm layer's moving mean/variance of the averaged copy to the statistics
-        of its own activations on `count` noise vectors (one forward pass in training mode with
-        momentum 0; nothing else changes). Eager only; a no-op without batch norm."""
-        norms = [layer for layer in _all_layers(self.model)
-                 if isinstance(layer, keras.layers.BatchNormalization)]
-        if not norms:
-            return
-        saved = [(layer, layer.momentum, layer.trainable) for layer in norms]
-        noise = tf.random.stateless_normal([count, *self.model.input_shape[1:]], seed=[seed, 7])
-        try:
-            for layer in norms:
-                layer.momentum, layer.trainable = 0.0, True
-            self.model(noise, training=True)
-        finally:
-            for layer, momentum, trainable in saved:
-                layer.momentum, layer.trainable = momentum, trainable
+        of its own activations on `count` noise vectors (`refresh_batch_norm`)."""
+        refresh_batch_norm(self.model, count, seed)
 
     def reset(self) -> None:
         """Copy the generator's current weights (e.g. after restoring a checkpoint without the EMA)."""
         for source, average, _ in self._pairs:
             average.assign(source)
+
+
+def refresh_batch_norm(model, count: int = 256, seed: int = 0) -> None:
+    """Set every batch norm layer's moving mean/variance in `model` (a generator taking noise) to
+    the statistics of its own activations on `count` noise vectors: one forward pass in training
+    mode with momentum 0; nothing else changes. For weights that no training step produced (a
+    moving or a plain average). Eager only; a no-op without batch norm."""
+    norms = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    if not norms:
+        return
+    saved = [(layer, layer.momentum, layer.trainable) for layer in norms]
+    noise = tf.random.stateless_normal([count, *model.input_shape[1:]], seed=[seed, 7])
+    try:
+        for layer in norms:
+            layer.momentum, layer.trainable = 0.0, True
+        model(noise, training=True)
+    finally:
+        for layer, momentum, trainable in saved:
+            layer.momentum, layer.trainable = momentum, trainable
 
 
 def _all_layers(model) -> list:

@@ -168,7 +168,7 @@ def test_keep_best_bench_measures_each_kept_epoch_and_each_tolerances_pick(tmp_p
     environment = {**os.environ, "SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror),
                    "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "keep_best.py"), str(run),
-                           "--draws", "2", "--samples", "40", "--from-epoch", "2", "--tolerances", "0,1",
+                           "--draws", "2", "--samples", "40", "--from-epoch", "2", "--tolerances", "0,1", "--average-last", "2",
                            "--classifier-categories", "rabbit,cat", "--write", str(table)],
                           cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -183,7 +183,9 @@ def test_keep_best_bench_measures_each_kept_epoch_and_each_tolerances_pick(tmp_p
             if line.startswith("| kept |")] == [str(epoch) for epoch in sorted(measured)]
     picks = [tuple(cell.strip() for cell in line.split("|")[2:4]) for line in per_tolerance.splitlines()
              if line.startswith("| kept |")]
-    assert picks == [("0", str(lowest)), ("1", str(evaluation.choose_best(history, 1.0)["epoch"]))]
+    assert picks == [("0", str(lowest)), ("1", str(evaluation.choose_best(history, 1.0)["epoch"])),
+                     ("(the weights' average)", "2–3")]
+    assert "kept average of epochs 2-3 (2 kept generators): CS " in done.stdout
     assert table.with_suffix(".png").is_file()
     unkept = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "keep_best.py"), str(tmp_path),
                              "--classifier-categories", "rabbit,cat"],
