@@ -300,16 +300,20 @@ for _experiment, _changes in {
 # Issue 11: a small-data recipe, measured by `make ablation` (bench/small_data.py) on the first 450
 # of the shared mirror's 900 rabbits, each setting trained to the same images seen. From seed 001's
 # recipe, what made the difference: seed 000's upsample-and-convolve models (no checkerboard), Adam
-# 2e-4 with beta1 0.5, small batches (batch 32 makes 8x the updates of batch 256 for the same
+# with beta1 0.5, small batches (batch 32 makes 8x the updates of batch 256 for the same
 # images seen), a moving average of the generator (0.999: the drawings stop swinging with the
 # last few hundred updates) and DiffAugment's translation with blank-page fill, which keeps the
 # discriminator from memorising the 450 drawings over the 857 epochs (383,936 images seen, the
 # issue's 384k budget), and one-sided label smoothing (real targets 0.9), with which the seeds
-# whose discriminator stays ahead keep improving instead of stalling. CS and KID are measured
+# whose discriminator stays ahead keep improving instead of stalling, and a generator that learns
+# twice as fast as the discriminator (Adam 4e-4 against 2e-4): it reaches a given KID in about half
+# the images, and the rest of the budget makes its drawings better matched and more recognisable
+# at once (seeds 0 and 1, 24 noise draws each: CS 0.647 and 0.674, KID 0.010 and 0.014, where both
+# networks at 2e-4 had CS 0.634 and 0.632, KID 0.015 and 0.015). CS and KID are measured
 # every 25 epochs and the run keeps the generator of the lowest KID (keep_best). `limit=450` keeps
 # the file's other drawings unseen, so `make evaluate` can measure the run against real drawings
 # neither network trained on; set LIMIT= for more.
-_SMALL = dict(model="upsample", limit=450, batch_size=32, generator_learning_rate=2e-4,
+_SMALL = dict(model="upsample", limit=450, batch_size=32, generator_learning_rate=4e-4,
               discriminator_learning_rate=2e-4, generator_beta1=0.5, discriminator_beta1=0.5,
               ema_decay=0.999, augment="page_translation", label_treatment="smooth", epochs=857,
               grid_size=8, checkpoint_every=25, quality_every=25, keep_best=True)

@@ -183,6 +183,7 @@ def test_the_seed_presets_are_registered_with_their_recipes():
     assert (small.model, small.batch_size, small.limit, small.generator_beta1) == ("upsample", 32, 450, 0.5)
     assert (small.ema_decay, small.augment, small.label_treatment) == (0.999, "page_translation", "smooth")
     assert (small.quality_every, small.keep_best) == (25, True)
+    assert (small.generator_learning_rate, small.discriminator_learning_rate) == (4e-4, 2e-4)
     assert small.epochs * (450 // 32 * 32) <= 384_000  # within the budget of images seen
 
 
