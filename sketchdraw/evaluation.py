@@ -606,7 +606,8 @@ def plot_discriminator_balance(run_dirs: Sequence, window_images: int = 16_000):
 
 
 def plot_final_grids(run_dirs: Sequence):
-    """The newest epoch grid of every run, side by side, titled with the run name and epoch."""
+    """The newest epoch grid of every run, side by side, titled with the run name and epoch; for a
+    keep_best run, the grid of the epoch its generator.keras is (best.json)."""
     import matplotlib.pyplot as plt
     from PIL import Image
 
@@ -620,10 +621,14 @@ def plot_final_grids(run_dirs: Sequence):
         if not grids:
             axis.set_title(f"{run.root.name}: no grid yet", fontsize=10)
             continue
-        with Image.open(grids[-1]) as picture:
+        best = read_best(run.root)
+        kept = best is not None and run.epoch_image_path(best["epoch"]).is_file()
+        grid = run.epoch_image_path(best["epoch"]) if kept else grids[-1]
+        with Image.open(grid) as picture:
             axis.imshow(np.asarray(picture.convert("L")), cmap="gray", vmin=0, vmax=255,
                         interpolation="nearest")
-        axis.set_title(f"{run.root.name}, epoch {int(grids[-1].stem.rsplit('_', 1)[-1])}", fontsize=10)
+        axis.set_title(f"{run.root.name}, epoch {int(grid.stem.rsplit('_', 1)[-1])}"
+                       + (" (kept)" if kept else ""), fontsize=10)
     figure.tight_layout()
     return figure
 

@@ -94,6 +94,8 @@ def test_keep_best_makes_the_lowest_kid_epoch_the_runs_generator(workspace, capf
         assert not np.array_equal(drawings(run.last_generator_path), drawings(run.generator_path))
     document = evaluation.evaluate(run.root, samples=SAMPLES, progress=False, **CLASSIFIER)
     assert document["generator_epoch"] == best["epoch"] and document["epochs"] == 3
+    figure = evaluation.plot_final_grids([run.root])  # the kept epoch's grid, not the newest
+    assert figure.axes[0].get_title() == f"best, epoch {best['epoch']} (kept)"
 
     # With a tolerance, the highest CS of the epochs whose KID is within it of the lowest is kept.
     kept = training.keep_best_generator(run, result.generator, tolerance=1.0, images_per_epoch=160)
