@@ -107,7 +107,7 @@ class RunConfig(Settings):
     # bookkeeping
     checkpoint_every: int = 5
     quality_every: int = 0  # > 0: CS and KID every K epochs into history.csv (a multiple of checkpoint_every)
-    keep_best: bool = False  # with quality_every: generator.keras is the measured epoch of lowest KID
+    keep_best: bool = False  # with quality_every: generator.keras is the measured epoch of lowest KID (or see below)
     keep_best_tolerance: float = 0.0  # > 0: of the epochs with KID within this fraction of the lowest, the highest CS
     grid_size: int = 4  # the epoch grid shows grid_size x grid_size drawings from fixed noise
     runs_dir: str = "runs"
@@ -176,6 +176,9 @@ class RunConfig(Settings):
         if self.keep_best and not self.quality_every:
             raise ValueError("keep_best picks the measured epoch of lowest KID: set quality_every too "
                              "(e.g. quality_every=25 with checkpoint_every=25)")
+        if self.keep_best_tolerance and not self.keep_best:
+            raise ValueError(f"keep_best_tolerance={self.keep_best_tolerance} chooses among keep_best's "
+                             "measured epochs: set keep_best=true (and quality_every) too, or leave it 0")
         if self.stuck_window == 1:
             raise ValueError("stuck_window must be 0 (off) or at least 2 batches")
         check_run_name(self.name)

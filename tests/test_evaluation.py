@@ -134,6 +134,9 @@ def test_choose_best_keeps_the_highest_cs_among_the_epochs_near_the_lowest_kid()
             evaluation.choose_best(rows, bad)
     with pytest.raises(ValueError, match="keep_best_tolerance"):
         experiments.resolve("rabbit", keep_best_tolerance=2.0, progress=False)
+    with pytest.raises(ValueError, match="set keep_best=true"):
+        experiments.resolve("rabbit", keep_best_tolerance=0.1, progress=False)
+    assert experiments.resolve("rabbit_small", keep_best_tolerance=0.1, progress=False).keep_best_tolerance == 0.1
 
 
 def test_evaluate_writes_metrics_json_with_the_real_reference_row(workspace):
