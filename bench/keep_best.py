@@ -1,8 +1,8 @@
 """What keep_best's choice is worth (issue 11): every measured epoch's generator of a keep_best run,
 measured on held-out drawings, beside the quality curve that the choice is made on.
 
-    python bench/keep_best.py runs/rabbit_small runs/rabbit_small_seed1 --from-epoch 400 \
-        --tolerances 0,0.05,0.1,0.2 --write bench/results/keep-best-rabbit-2026-11-22.md
+    python bench/keep_best.py runs/rabbit_small_r7s0 runs/rabbit_small_r7s1 --from-epoch 450 \
+        --tolerances 0,0.1,0.2,0.3 --write bench/results/keep-best-rabbit-2026-11-22.md
 
 A keep_best run saves each measured epoch's generator (`generators/epoch_NNNN.keras`) and keeps the
 one `evaluation.choose_best(history, tolerance)` picks from the quality curve: the run's drawings
@@ -38,15 +38,6 @@ def kept_epochs(run_dir) -> dict[int, Path]:
     return found
 
 
-def picks(run_dir, tolerances, kept: dict[int, Path]) -> dict[float, dict]:
-    """{tolerance: the history row choose_best keeps} among the epochs with a kept generator."""
-    from sketchdraw import evaluation
-    from sketchdraw.artifacts import RunFolder
-
-    rows = [row for row in RunFolder(run_dir).read_history() if row["epoch"] in kept]
-    return {tolerance: evaluation.choose_best(rows, tolerance) for tolerance in tolerances}
-
-
 def average_generator(paths: list[Path], into: Path) -> Path:
     """The plain average of the weights of the generators at `paths` (a longer average than the
     run's EMA), its batch norm statistics recomputed for the averaged weights, saved at `into`."""
@@ -77,7 +68,7 @@ def parse_tolerances(text: str) -> list[float]:
 def main(argv=None) -> int:
     import metric_noise
 
-    from sketchdraw.artifacts import RunFolder
+    from sketchdraw import evaluation
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="finished keep_best Quick, Draw! run folders")
@@ -96,8 +87,8 @@ def main(argv=None) -> int:
     results = {}
     for run_dir in args.runs:
         kept = kept_epochs(run_dir)
-        chosen = picks(run_dir, tolerances, kept)
-        curve = {row["epoch"]: row for row in RunFolder(run_dir).read_history() if row["epoch"] in kept}
+        curve = {row["epoch"]: row for row in evaluation.kept_rows(run_dir)}
+        chosen = {tolerance: evaluation.choose_best(list(curve.values()), tolerance) for tolerance in tolerances}
         wanted = sorted({epoch for epoch in kept if epoch >= args.from_epoch}
                         | {row["epoch"] for row in chosen.values() if row})
         measured = {}

@@ -422,6 +422,13 @@ def choose_best(rows: Sequence[dict], tolerance: float = 0.0) -> dict | None:
     return max(near, key=lambda row: (row["cs"], -row["kid_mean"], -row["epoch"]))
 
 
+def kept_rows(run_dir: str | os.PathLike) -> list[dict]:
+    """The history rows of a keep_best run whose epoch's generator is kept in `generators/`: what
+    `choose_best` chooses from."""
+    run = RunFolder(run_dir)
+    return [row for row in run.read_history() if run.measured_generator_path(row["epoch"]).is_file()]
+
+
 def check_best_tolerance(tolerance: float) -> float:
     """A keep_best tolerance: a fraction in [0, 1] of the lowest KID."""
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \

@@ -539,7 +539,7 @@ def keep_best_generator(run: RunFolder, last, tolerance: float = 0.0, images_per
     from sketchdraw import evaluation
     from sketchdraw.sampling import load_generator
 
-    rows = [row for row in run.read_history() if run.measured_generator_path(row["epoch"]).is_file()]
+    rows = evaluation.kept_rows(run.root)
     best = evaluation.choose_best(rows, tolerance)
     if best is None:
         print(f"keep_best: no measured generator in {run.measured_generators_dir} (was the quality "
@@ -547,12 +547,12 @@ def keep_best_generator(run: RunFolder, last, tolerance: float = 0.0, images_per
               file=sys.stderr, flush=True)
         return last
     save_generator(last, run.last_generator_path)
-    atomic_write_text(run.best_path, json.dumps(
-        evaluation.best_record(best, tolerance, images_per_epoch), indent=2) + "\n")
+    record = evaluation.best_record(best, tolerance, images_per_epoch)
+    atomic_write_text(run.best_path, json.dumps(record, indent=2) + "\n")
     print(f"keep_best: generator.keras is epoch {best['epoch']}'s generator (KID {best['kid_mean']:.4f}, "
-          f"CS {best['cs']:.3f} on the quality curve; chosen from {len(rows)} measured epochs"
-          + (f", the highest CS within {tolerance:.0%} of the lowest KID" if tolerance else ", the lowest KID")
-          + f"); the last epoch's is {run.last_generator_path.name}", file=sys.stderr, flush=True)
+          f"CS {best['cs']:.3f} on the quality curve; of {len(rows)} measured epochs, the "
+          f"{record['chosen_by']}); the last epoch's is {run.last_generator_path.name}",
+          file=sys.stderr, flush=True)
     return load_generator(run.root, run.measured_generator_path(best["epoch"]))
 
 
