@@ -16,12 +16,12 @@ import datetime
 import json
 import os
 import sys
-import typing
 from pathlib import Path
 
+from sketchdraw.artifacts import RunFolder
+from sketchdraw.settings import given_overrides
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = {"quickdraw": "quickdraw_dcgan.ipynb", "strokes": "quickdraw_dcgan.ipynb",
-             "paintings": "wikiart_dcgan.ipynb"}
 
 
 def _parse_value(text: str):
@@ -30,33 +30,6 @@ def _parse_value(text: str):
         return json.loads(text)
     except json.JSONDecodeError:
         return text
-
-
-def run_family_command(arguments: argparse.Namespace, family: str) -> int:
-    """A CycleGAN or sketch-to-image experiment: its own settings class and notebook."""
-    from importlib import import_module
-
-    module = import_module(f"sketchdraw.{family}")
-    overrides = {"epochs": arguments.epochs, "limit": arguments.limit,
-                 "batch_size": arguments.batch, "name": arguments.name,
-                 "runs_dir": str(Path(arguments.runs_dir).resolve())}
-    if family == "cyclegan":
-        overrides.update(domain_x=_absolute(arguments.domain_x),
-                         domain_y=_absolute(arguments.domain_y))
-    else:
-        overrides.update(data_root=_absolute(arguments.data))
-    overrides.update(_set_items(arguments.set))
-    config = module.resolve(arguments.experiment, **overrides)
-    if family == "cyclegan":
-        config.validate(need_data=True)  # fail in a second, before a kernel starts
-    notebook = REPO_ROOT / "notebooks" / f"{family}.ipynb"
-    parameters = notebook_parameters(notebook, arguments.experiment,
-                                     {**overrides, "name": config.name})
-    return _execute(notebook, Path(config.runs_dir) / config.name, parameters, arguments.kernel)
-
-
-def _absolute(path: str | None) -> str | None:
-    return str(Path(path).resolve()) if path else None
 
 
 # Seconds papermill waits for a finished cell's last outputs. Its default (4 s) failed a 35-minute
@@ -68,8 +41,6 @@ def _execute(notebook: Path, run_dir: Path, parameters: dict, kernel: str) -> in
     """papermill the notebook into the run folder, streaming its output; keep an earlier copy."""
     if not notebook.exists():
         raise FileNotFoundError(f"notebook {notebook} does not exist")
-    from sketchdraw.artifacts import RunFolder
-
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunFolder(run_dir).lock():
         pass  # a live run in this folder stops us here, before its notebook is touched
@@ -99,14 +70,16 @@ def _execute(notebook: Path, run_dir: Path, parameters: dict, kernel: str) -> in
     return 0
 
 
+# The named options of `run` (and the Makefile variables behind them) as settings. A family
+# without such a field refuses the option by name, with its fields' close names.
+PATH_SETTINGS = ("data", "data_root", "domain_x", "domain_y")
+
+
 def run_command(arguments: argparse.Namespace) -> int:
-    from sketchdraw import cyclegan, experiments, sketch2img
+    from sketchdraw.families import family_of
 
-    if arguments.experiment in cyclegan.CYCLE_PRESETS:
-        return run_family_command(arguments, "cyclegan")
-    if arguments.experiment in sketch2img.PRESETS:
-        return run_family_command(arguments, "sketch2img")
-
+    family = family_of(arguments.experiment)
+    fields = set(family.settings_class.field_names())
     overrides = {
         "category": arguments.category,
         "epochs": arguments.epochs,
@@ -115,26 +88,31 @@ def run_command(arguments: argparse.Namespace) -> int:
         "model": arguments.model,
         "name": arguments.name,
         "mirror": arguments.mirror,
-        "data": str(Path(arguments.data).resolve()) if arguments.data else None,
+        # one data folder: a painting folder (`data`) or the root of sketch/photo pairs (`data_root`)
+        "data_root" if "data_root" in fields else "data": arguments.data,
+        "domain_x": arguments.domain_x,
+        "domain_y": arguments.domain_y,
         "runs_dir": str(Path(arguments.runs_dir).resolve()),
     }
     overrides.update(_set_items(arguments.set))
-    source = overrides.get("source") or experiments.preset(arguments.experiment).source
-    if source not in NOTEBOOKS:
-        raise ValueError(f"unknown data source {source!r}; known: {', '.join(sorted(NOTEBOOKS))}")
+    for key in PATH_SETTINGS:  # the notebook runs in the repository: make paths absolute
+        if isinstance(overrides.get(key), str):
+            overrides[key] = str(Path(overrides[key]).expanduser().resolve())
+    given = {key: value for key, value in overrides.items() if value is not None}
+    config = family.resolve(arguments.experiment,
+                            **{key: value for key, value in given.items() if key in fields})
+    config.check_ready()  # e.g. the data folders set: fail in a second, not after a kernel starts
     notebook = Path(arguments.notebook) if arguments.notebook else \
-        REPO_ROOT / "notebooks" / NOTEBOOKS[source]
-    # Parameters of the notebook itself that are no run setting go to the
-    # notebook only; everything else is a RunConfig field and is checked here, before a kernel.
+        REPO_ROOT / "notebooks" / config.notebook()
     import papermill
 
+    # Parameters of the notebook that are no setting (e.g. what to translate at the end) go to
+    # the notebook only; any other unknown name is refused with the close setting names.
     cell = papermill.inspect_notebook(str(notebook))
-    fields = set(typing.get_type_hints(experiments.RunConfig))
-    notebook_only = {key: overrides.pop(key) for key in list(overrides)
-                     if key not in fields and key in cell and key != "settings"}
-    config = experiments.resolve(arguments.experiment, **overrides)
-    parameters = notebook_parameters(notebook, arguments.experiment,
-                                     {**overrides, **notebook_only, "name": config.name})
+    unknown = {key: value for key, value in given.items() if key not in fields and key not in cell}
+    if unknown:
+        given_overrides(family.settings_class, unknown)
+    parameters = notebook_parameters(notebook, arguments.experiment, {**given, "name": config.name})
     return _execute(notebook, config.run_dir, parameters, arguments.kernel)
 
 
@@ -252,14 +230,71 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument("--category", help="category name for class-conditional runs")
     draw.set_defaults(handler=draw_command)
 
-    from sketchdraw.evaluation import add_evaluate_parser
-
     add_evaluate_parser(commands)
 
     pages = commands.add_parser("gallery", help="rebuild the HTML pages of every run folder")
     pages.add_argument("--runs-dir", default="runs", help="folder of run folders (default: runs)")
     pages.set_defaults(handler=gallery_command)
     return parser
+
+
+def add_evaluate_parser(commands) -> argparse.ArgumentParser:
+    """`evaluate`: measure a run into its metrics.json."""
+    from sketchdraw.quality.evaluation import DEFAULT_SAMPLES
+    from sketchdraw.quality.judge import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_DRAWINGS_PER_CATEGORY
+
+    parser = commands.add_parser("evaluate", help="measure a run (FID, KID, CS, GD, memorisation) "
+                                                  "into its metrics.json")
+    parser.add_argument("--run", required=True, help="run folder, e.g. runs/rabbit")
+    parser.add_argument("--categories", help="classifier categories, comma-separated "
+                                             "(default: all in the mirror or cache)")
+    parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES,
+                        help=f"generated drawings to measure (default {DEFAULT_SAMPLES})")
+    parser.add_argument("--drawings-per-category", type=int, default=None,
+                        help=f"first N drawings per category for the classifier (default "
+                             f"{DEFAULT_DRAWINGS_PER_CATEGORY}, or the run's training count when the "
+                             "category's file is too small to leave unseen drawings after that)")
+    parser.add_argument("--classifier-epochs", type=int, default=DEFAULT_CLASSIFIER_EPOCHS,
+                        help=f"classifier training epochs (default {DEFAULT_CLASSIFIER_EPOCHS})")
+    parser.add_argument("--seed", type=int, default=0, help="noise and sampling seed (default 0)")
+    parser.add_argument("--draws", type=int, default=1,
+                        help="noise draws to average the generated row over, seeds SEED.. SEED+N-1 "
+                             "(default 1; one draw's CS moves by about +-0.02 with the noise alone)")
+    parser.add_argument("--truncation", type=float, default=None,
+                        help="keep each noise value within this many standard deviations (0: the "
+                             "plain normal; default: the run's own setting)")
+    parser.set_defaults(handler=evaluate_command)
+    return parser
+
+
+def evaluate_command(arguments: argparse.Namespace) -> int:
+    from sketchdraw import quality
+
+    document = quality.evaluate(
+        arguments.run, samples=arguments.samples, classifier_categories=arguments.categories,
+        drawings_per_category=arguments.drawings_per_category, seed=arguments.seed,
+        classifier_epochs=arguments.classifier_epochs, draws=arguments.draws,
+        truncation=arguments.truncation)
+    classifier_info = document["classifier"]
+    print(quality.format_table(quality.compare_table([arguments.run])))
+    if "generator_epoch" in document:
+        print(f"keep_best: the generator measured is epoch {document['generator_epoch']}'s "
+              f"({document['generator_images_seen']:,} images seen): the "
+              f"{document.get('generator_chosen_by', 'lowest kid_mean of the quality curve')}")
+    if document["truncation"]:
+        print(f"noise truncated to ±{document['truncation']:g} standard deviations "
+              "(--truncation 0 measures the plain normal)")
+    spread = quality.draw_spread(document)
+    if spread:
+        print(f"generated row: the mean of {document['draws']} noise draws (seeds {document['seed']}-"
+              f"{document['seed'] + document['draws'] - 1}); over the draws " + "; ".join(
+                  f"{key} {mean:.4g} ± {std:.2g} (min {low:.4g}, max {high:.4g})"
+                  for key, (mean, std, low, high) in spread.items()))
+    print(f"classifier: {len(classifier_info['categories'])} categories, held-out accuracy "
+          f"{classifier_info['held_out_accuracy']:.3f} ({document['category']}: "
+          f"{classifier_info['category_accuracy']:.3f})")
+    print(f"wrote {RunFolder(arguments.run).metrics_path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,17 +41,18 @@ def show_grid(images_uint8: np.ndarray, columns: int = 8, invert: bool = True, s
 
 
 def live_epoch_grid(width: int = 320):
-    """An epoch callback for `training.train(...)` that replaces one inline image with the newest grid."""
+    """An epoch callback (any family's `train(..., callbacks=[...])`) that replaces one inline image
+    with the newest grid."""
     handle = None
 
-    def show(epoch: int, run: RunFolder, row: dict) -> None:
+    def show(end) -> None:
         nonlocal handle
         display = _ipython_display()
         if display is None:
             return
         from IPython.display import Image
 
-        picture = Image(filename=str(run.epoch_image_path(epoch)), width=width)
+        picture = Image(filename=str(end.run.epoch_image_path(end.epoch)), width=width)
         if handle is None:
             handle = display(picture, display_id=True)
         else:

@@ -285,3 +285,17 @@ def make_labels(batch_size, treatment: str = "none", generator: tf.random.Genera
 
 def label_treatment_names() -> list[str]:
     return LABEL_TREATMENTS.names()
+
+
+def discriminator_statistics(real_logits, fake_logits, scale: float) -> dict:
+    """The discriminator's view of a batch, each a sum scaled by 1/global batch (so replicas add up):
+    mean probability on real and on generated images, and accuracy over both."""
+    real_probability = tf.sigmoid(tf.reshape(real_logits, [-1]))
+    fake_probability = tf.sigmoid(tf.reshape(fake_logits, [-1]))
+    correct = (tf.reduce_sum(tf.cast(real_probability > 0.5, tf.float32))
+               + tf.reduce_sum(tf.cast(fake_probability <= 0.5, tf.float32)))
+    return {
+        "discriminator_real_probability": tf.reduce_sum(real_probability) * scale,
+        "discriminator_fake_probability": tf.reduce_sum(fake_probability) * scale,
+        "discriminator_accuracy": correct * scale / 2.0,
+    }

@@ -80,3 +80,8 @@ def quickdraw_dataset(bitmaps: np.ndarray, batch_size: int, shuffle: bool = True
                       seed: int | None = None) -> tf.data.Dataset:
     """Batches (B, 28, 28, 1) in [-1, 1] from numpy_bitmap rows (N, 784) uint8."""
     return image_dataset(bitmaps, batch_size, (28, 28, 1), shuffle=shuffle, seed=seed)
+
+
+def images_per_epoch(count: int, batch_size: int) -> int:
+    """Images an epoch trains on: whole batches only (the chains drop the remainder)."""
+    return count // batch_size * batch_size

@@ -33,6 +33,22 @@ def load_generator(run_dir: str | os.PathLike, path: str | os.PathLike | None = 
     return keras.models.load_model(path, safe_mode=True, compile=False)
 
 
+def save_generator(generator, path: Path) -> None:
+    """`generator.save` into a temporary `.keras` file, then rename: never half a model file."""
+    from sketchdraw.atomicfiles import SaveError
+
+    path = Path(path)
+    temporary = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")
+    try:
+        generator.save(temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        raise SaveError(error.errno, f"could not save {path}: {error.strerror or error} (check free "
+                        "disk space; the checkpoints still hold the trained weights)") from error
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def check_truncation(truncation) -> float:
     """The truncation threshold checked: 0 (the plain normal) or a positive number of standard
     deviations."""

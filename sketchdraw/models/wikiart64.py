@@ -5,7 +5,7 @@ parameter counts included: a generator Dense(4*4*512) -> Reshape(4, 4, 512) -> f
 transposed convolutions (256, 128, 64, 3) with batch norm and ReLU between them and tanh at the end;
 a discriminator of four 5x5 stride-2 convolutions (64, 128, 256, 512) with LeakyReLU, batch norm on
 all but the first, then Flatten -> Dense(1). This module holds only the builders: the losses, the
-label noise and the optimizers of the seed live in `losses.py`, `training.py` and `experiments.py`.
+label noise and the optimizers of the seed live in `losses.py` and `dcgan/`.
 """
 
 from __future__ import annotations

@@ -1,61 +1,35 @@
-"""Run settings as one dataclass, and the named experiment presets that reproduce the seeds.
+"""The DCGAN family's settings (`RunConfig`) and its named presets, which reproduce the seeds.
 
-`RunConfig` is the single flat block of settings a run is made from (the papermill `parameters`
-cell maps onto it). It is saved as `config.json` in the run folder and checked field by field when
-read back, so a settings file edited by hand into the wrong type gets an error naming the field.
+`RunConfig` is the single flat block of settings a doodle or painting DCGAN run is made from. It is
+saved as `config.json` in the run folder and checked field by field when read back, so a settings
+file edited by hand into the wrong type gets an error naming the field.
 
-Presets (registered by name, picked by `make run EXPERIMENT=...` or the notebook's `experiment`):
+Presets (picked by `make run EXPERIMENT=...` or the notebook's `experiment`):
 - `rabbit`: seed 001, the rabbit notebook: `tutorial` models, Adam(1e-3) for both networks,
   batch 256, a 4x4 grid each epoch. `make run CATEGORY=cat` uses this recipe for any category.
 - `flower`: seed 000, the flower article: `upsample` models, Adam(2e-4, beta1 0.5), batch 128,
   a 10x10 grid.
+- `rabbit_small`: the small-data recipe (docs/small-data.md).
+- the GAN study's cat and dog settings, and seed 004's painting settings.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import types
-import typing
 from dataclasses import dataclass
-from pathlib import Path
+from typing import ClassVar
 
-from sketchdraw.registry import Registry, unknown_name_message
-
-RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,99}$")
-
-# Fields a rerun may change without starting a different run: how long, how often to save, and
-# where the data comes from. Anything else differing from the saved config.json is a new run.
-RESUMABLE_CHANGES = frozenset({"epochs", "checkpoint_every", "mirror", "runs_dir", "progress",
-                               "quality_every", "keep_best", "keep_best_tolerance", "truncation"})
-
-
-class Settings:
-    """What every family's settings dataclass shares (RunConfig, cyclegan.CycleConfig,
-    sketch2img.Sketch2ImgConfig): its run folder and the JSON round trip of config.json."""
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.runs_dir) / self.name
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def check_names(cls, values, where: str = "settings") -> None:
-        """A settings dict must be a JSON object of known names (close names suggested)."""
-        if not isinstance(values, dict):
-            raise ValueError(f"{where}: the settings must be a JSON object of name: value pairs, "
-                             f"got {type(values).__name__}")
-        known = {item.name for item in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"{where}: " + "; ".join(
-                unknown_name_message("setting", name, known) for name in unknown))
+from sketchdraw.registry import unknown_name_message
+from sketchdraw.settings import COMMON_RESUMABLE, Presets, Settings
 
 
 @dataclass
 class RunConfig(Settings):
+    # A rerun may change how long it trains, how often it saves and measures, where the data come
+    # from and how the finished generator is sampled; anything else is a new run.
+    RESUMABLE: ClassVar[frozenset] = COMMON_RESUMABLE | {
+        "mirror", "quality_every", "keep_best", "keep_best_tolerance", "truncation"}
+
     experiment: str = "rabbit"
     name: str = "rabbit"  # the run folder: <runs_dir>/<name>
     # data
@@ -113,24 +87,11 @@ class RunConfig(Settings):
     runs_dir: str = "runs"
     progress: bool = True
 
-    @classmethod
-    def from_dict(cls, values: dict, where: str = "settings") -> RunConfig:
-        """Build from a dict (config.json, notebook parameters), checking every field's type."""
-        cls.check_names(values, where)
-        hints = typing.get_type_hints(cls)
-        for name, value in values.items():
-            check_type(name, value, hints[name], where)
-        config = cls(**values)
-        config.validate()
-        return config
-
     def validate(self) -> RunConfig:
         """Check values before anything is loaded or trained; raise ValueError naming the field."""
         from sketchdraw import losses, models
 
-        hints = typing.get_type_hints(type(self))
-        for item in dataclasses.fields(self):
-            check_type(item.name, getattr(self, item.name), hints[item.name], "settings")
+        self.check_types()
         for name in ("epochs", "batch_size", "noise_dim", "checkpoint_every", "grid_size",
                      "image_size", "generator_steps_per_discriminator_step",
                      "discriminator_steps_per_generator_step"):
@@ -165,13 +126,11 @@ class RunConfig(Settings):
             raise ValueError(f"quality_every must be 0 (off) or a number of epochs, got {self.quality_every}")
         if self.quality_every and self.quality_every % self.checkpoint_every:
             raise ValueError(f"quality_every={self.quality_every} is not a multiple of checkpoint_every="
-                             f"{self.checkpoint_every}: the quality is measured on the generator saved in "
-                             "that epoch's checkpoint")
+                             f"{self.checkpoint_every}: the quality is measured at checkpoint epochs, where "
+                             "the generator shown is the one the checkpoint keeps")
         if self.quality_every and self.source != "quickdraw":
             raise ValueError("quality_every measures Quick, Draw! numpy_bitmap runs only (the judge is a "
                              f"Quick, Draw! classifier); source {self.source!r} has no quality curve")
-        from sketchdraw.evaluation import check_best_tolerance
-
         check_best_tolerance(self.keep_best_tolerance)
         if self.keep_best and not self.quality_every:
             raise ValueError("keep_best picks the measured epoch of lowest KID: set quality_every too "
@@ -181,7 +140,7 @@ class RunConfig(Settings):
                              "measured epochs: set keep_best=true (and quality_every) too, or leave it 0")
         if self.stuck_window == 1:
             raise ValueError("stuck_window must be 0 (off) or at least 2 batches")
-        check_run_name(self.name)
+        super().validate()
         models.get(self.model)
         losses.check_label_treatment(losses.get(self.loss), self.label_treatment)
         from sketchdraw import augment, layers
@@ -212,48 +171,24 @@ class RunConfig(Settings):
                                                   ["quickdraw", "strokes", "paintings"]))
         return self
 
-
-def check_run_name(name: str) -> str:
-    """A run name becomes a folder name: letters, digits, space, '_', '.', '+', '-' only."""
-    if not isinstance(name, str) or not RUN_NAME_PATTERN.fullmatch(name) or ".." in name:
-        raise ValueError(f"run name {name!r} is not allowed: use letters, digits, spaces, '_', '-', "
-                         "'+' or '.' (no path separators, no '..', at most 100 characters)")
-    return name
+    def notebook(self) -> str:
+        return "wikiart_dcgan.ipynb" if self.source == "paintings" else "quickdraw_dcgan.ipynb"
 
 
-def check_type(name: str, value, hint, where: str) -> None:
-    if not _matches(value, hint):
-        expected = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
-        raise ValueError(f"{where}: {name} must be {expected}, got {value!r} "
-                         f"({type(value).__name__})")
+def check_best_tolerance(tolerance: float) -> float:
+    """A keep_best tolerance: a fraction in [0, 1] of the lowest KID."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) \
+            or not 0 <= tolerance <= 1:
+        raise ValueError(f"keep_best_tolerance is the fraction of the lowest KID that a kept epoch's KID "
+                         f"may exceed it by, in [0, 1] (0: the lowest KID; 0.1: within 10%), "
+                         f"got {tolerance!r}")
+    return float(tolerance)
 
-
-def _matches(value, hint) -> bool:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, option) for option in typing.get_args(hint))
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:  # a whole number is a fine learning rate; a bool is not
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is str:
-        return isinstance(value, str)
-    if origin is dict:
-        return isinstance(value, dict)
-    return isinstance(value, hint)
 
 
 # -- presets -------------------------------------------------------------------------------------
-PRESETS: Registry[RunConfig] = Registry("experiment")
-
-
-def register(config: RunConfig) -> RunConfig:
-    PRESETS.register(config.experiment)(config)
-    return config
+PRESETS = Presets("experiment", RunConfig)
+register = PRESETS.add
 
 
 register(RunConfig(experiment="rabbit", name="rabbit", category="rabbit", model="tutorial",
@@ -300,7 +235,7 @@ for _experiment, _changes in {
     register(RunConfig(experiment=_experiment, name=_experiment, **{**_WIKIART, **_changes}))
 
 
-# Issue 11: a small-data recipe, measured by `make ablation` (bench/small_data.py) on the first 450
+# The small-data recipe (docs/small-data.md), measured by `make ablation` (studies/small_data.py) on the first 450
 # of the shared mirror's 900 rabbits, each setting trained to the same images seen. From seed 001's
 # recipe, what made the difference: seed 000's upsample-and-convolve models (no checkerboard), Adam
 # with beta1 0.5, small batches (batch 32 makes 8x the updates of batch 256 for the same
@@ -324,7 +259,7 @@ register(RunConfig(experiment="rabbit_small", name="rabbit_small", category="rab
 
 
 def preset(name: str) -> RunConfig:
-    return dataclasses.replace(PRESETS.get(name))
+    return PRESETS.copy(name)
 
 
 def resolve(experiment: str = "rabbit", **overrides) -> RunConfig:
@@ -333,50 +268,14 @@ def resolve(experiment: str = "rabbit", **overrides) -> RunConfig:
     The run name, when not given, is the experiment's name, or the category when the category
     differs from the preset's (`make run CATEGORY=cat` trains the rabbit recipe into runs/cat).
     """
-    config = preset(experiment)
-    given = given_overrides(RunConfig, overrides)
-    if "name" not in given:
+    def name_for(config: RunConfig, given: dict) -> str | None:
         category = given.get("category", config.category)
-        if category != config.category:
-            given["name"] = category if experiment == "rabbit" else f"{experiment}-{category}"
-            given["name"] = _name_from_category(given["name"])
-    config = dataclasses.replace(config, **given)
-    return config.validate()
+        if category == config.category:
+            return None
+        return _name_from_category(category if experiment == "rabbit" else f"{experiment}-{category}")
+
+    return PRESETS.resolve(experiment, overrides, name_for)
 
 
 def _name_from_category(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]+", "_", text).strip("_") or "run"
-
-
-def given_overrides(config_class, overrides: dict) -> dict:
-    """The overrides that are not None, checked against the settings class's fields.
-
-    Unknown names are an error with the close names suggested; a whole number given for a float
-    setting (papermill and `--set` turn 1.0 into 1) becomes a float. Shared by every family's
-    `resolve`.
-    """
-    given = {key: value for key, value in overrides.items() if value is not None}
-    known = {item.name for item in dataclasses.fields(config_class)}
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise ValueError("; ".join(unknown_name_message("setting", name, known) for name in unknown))
-    hints = typing.get_type_hints(config_class)
-    for key, value in given.items():
-        if hints[key] is float and isinstance(value, int) and not isinstance(value, bool):
-            given[key] = float(value)
-    return given
-
-
-def settings_differences(saved: dict, wanted, resumable: frozenset) -> dict:
-    """Fields whose saved value differs from the wanted one, ignoring those a rerun may change.
-
-    A field missing from an older config.json counts as its default value.
-    """
-    wanted_values = wanted.to_dict()
-    defaults = type(wanted)().to_dict()
-    return {
-        key: (saved.get(key, defaults[key]), value)
-        for key, value in wanted_values.items()
-        if key not in resumable and saved.get(key, defaults[key]) != value
-    }
-

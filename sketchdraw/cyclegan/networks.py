@@ -8,7 +8,7 @@ convolution blocks back to the image size, ending in a 7x7 convolution and tanh.
 chosen by name in `CYCLE_DISCRIMINATORS`: "patch" (the paper's 70x70 PatchGAN, a map of logits, one
 per overlapping patch) and "dcgan" (seed 002 reused its DCGAN discriminator: here the `wikiart64`
 family's, one logit per image). All of them return logits. This module holds only the builders:
-the losses, the image pool and the train step live in `sketchdraw/cyclegan.py`. The generator is
+the image pool and the train step live beside it (`pool.py`, `step.py`). The generator is
 not a DCGAN `ModelFamily` (it takes an image, not noise), so it is not in `models.MODELS`.
 """
 

@@ -485,7 +485,7 @@ def evaluate_drawings(generated_uint8, category: str, classifier, real_held_out_
     Returns {"category", "classifier_key", "generated": {...}, "real_held_out": {...}} with keys
     count, fid, kid_mean, kid_std, cs, gd, memorisation_distance in each row.
     """
-    from sketchdraw.classifier import features_and_probabilities
+    from sketchdraw.quality.classifier import features_and_probabilities
 
     target_index = classifier.category_index(category)
     generator = np.random.default_rng(seed)

@@ -1,0 +1,147 @@
+"""The DCGAN train step, written for `tf.distribute`, and the schedule of which network a batch updates.
+
+The step follows the TensorFlow DCGAN tutorial (seed 001) with two changes people rely on:
+- it is built by `make_train_step(...)`, which receives the models, optimizers, loss and batch
+  size it needs (the tutorial's `train_step` reads module globals);
+- it is written for `tf.distribute` from the start: models and optimizers are made under the
+  strategy's scope, the step runs through `strategy.run`, and per-example losses are averaged over
+  the *global* batch (`tf.nn.compute_average_loss`). One device uses the default strategy; several
+  visible GPUs use MirroredStrategy (`choose_strategy`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+from sketchdraw import losses
+
+
+# -- strategy ------------------------------------------------------------------------------------
+def choose_strategy() -> tf.distribute.Strategy:
+    """MirroredStrategy when several GPUs are visible, else the default (one device) strategy."""
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+# -- the step ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StepOptions:
+    """What the step does besides the tutorial's plain update (all off by default)."""
+
+    augment: str = ""  # DiffAugment policy applied to real and generated images before D
+    label_treatment: str = "none"  # smoothed / noisy / flipped targets (losses.make_labels)
+    gradient_penalty_weight: float = 10.0  # used when the loss asks for a gradient penalty
+    r1_weight: float = 0.0  # > 0: R1 penalty on the (augmented) real images
+
+
+def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
+                    loss: losses.AdversarialLoss, global_batch_size: int, noise_dim: int,
+                    strategy: tf.distribute.Strategy | None = None,
+                    update_generator: bool = True, update_discriminator: bool = True,
+                    options: StepOptions = StepOptions(), label_generator=None,
+                    after_generator_update: Callable[[], None] | None = None) -> Callable:
+    """A compiled step: a discriminator and/or a generator update on a (distributed) batch.
+
+    Returns a dict of scalars, each already summed over replicas: `generator_loss`,
+    `discriminator_loss`, and the discriminator's view of the batch *before* the update:
+    `discriminator_real_probability` / `discriminator_fake_probability` (mean sigmoid of its logits;
+    0.5 for both is the balance GANs aim for) and `discriminator_accuracy` (share of real drawings
+    scored real plus generated ones scored fake, over both). `update_generator` /
+    `update_discriminator` make the variants a step schedule picks from per batch;
+    `after_generator_update` runs in cross-replica context after a generator update (the EMA).
+    """
+    from sketchdraw.augment import diff_augment
+
+    strategy = strategy or tf.distribute.get_strategy()
+    scale = 1.0 / float(global_batch_size)
+    use_labels = options.label_treatment != "none"
+
+    def seen_by_discriminator(images):
+        # The same differentiable augmentation for real and generated images, in both updates.
+        return diff_augment(images, options.augment) if options.augment else images
+
+    def replica_step(images):
+        batch = tf.shape(images)[0]
+        noise = tf.random.normal([batch, noise_dim])
+        with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
+            generated = generator(noise, training=True)
+            real_seen = seen_by_discriminator(images)
+            real_logits = discriminator(real_seen, training=True)
+            fake_logits = discriminator(seen_by_discriminator(generated), training=True)
+            generator_loss = tf.nn.compute_average_loss(
+                loss.generator(fake_logits), global_batch_size=global_batch_size)
+            if use_labels:
+                real_labels, fake_labels = losses.make_labels(
+                    batch, options.label_treatment, generator=label_generator)
+                per_example = loss.discriminator(real_logits, fake_logits, real_labels, fake_labels)
+            else:
+                per_example = loss.discriminator(real_logits, fake_logits)
+            if loss.needs_gradient_penalty:
+                per_example += losses.gradient_penalty(
+                    discriminator, images, generated, weight=options.gradient_penalty_weight)
+            if options.r1_weight > 0:
+                per_example += losses.r1_penalty(discriminator, real_seen, options.r1_weight)
+            discriminator_loss = tf.nn.compute_average_loss(
+                per_example, global_batch_size=global_batch_size)
+            generator_total = generator_loss + _regularization(generator)
+            discriminator_total = discriminator_loss + _regularization(discriminator)
+
+        if update_generator:
+            generator_gradients = generator_tape.gradient(generator_total,
+                                                          generator.trainable_variables)
+            generator_optimizer.apply_gradients(
+                zip(generator_gradients, generator.trainable_variables))
+        if update_discriminator:
+            discriminator_gradients = discriminator_tape.gradient(
+                discriminator_total, discriminator.trainable_variables)
+            discriminator_optimizer.apply_gradients(
+                zip(discriminator_gradients, discriminator.trainable_variables))
+
+        return {"generator_loss": generator_loss, "discriminator_loss": discriminator_loss,
+                **losses.discriminator_statistics(real_logits, fake_logits, scale)}
+
+    @tf.function
+    def train_step(batch):
+        per_replica = strategy.run(replica_step, args=(batch,))
+        if update_generator and after_generator_update is not None:
+            after_generator_update()
+        return {key: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+                for key, value in per_replica.items()}
+
+    return train_step
+
+
+def step_schedule(generator_steps_per_discriminator_step: int = 1,
+                  discriminator_steps_per_generator_step: int = 1,
+                  discriminator_warmup_batches: int = 0) -> Callable[[int], str]:
+    """Which networks batch number `index` (0-based, over the whole run) updates.
+
+    Returns "both", "generator" or "discriminator". Seed 002's gd_ratio of 2 trains the generator
+    on every batch and the discriminator on every other one: decided per batch, not per epoch.
+    The first `discriminator_warmup_batches` batches train only the discriminator.
+    """
+    def which(index: int) -> str:
+        if index < discriminator_warmup_batches:
+            return "discriminator"
+        position = index - discriminator_warmup_batches
+        if generator_steps_per_discriminator_step > 1:
+            return "both" if position % generator_steps_per_discriminator_step == 0 else "generator"
+        if discriminator_steps_per_generator_step > 1:
+            last = discriminator_steps_per_generator_step - 1
+            return "both" if position % discriminator_steps_per_generator_step == last \
+                else "discriminator"
+        return "both"
+
+    return which
+
+
+def _regularization(model) -> tf.Tensor:
+    """The model's own penalties (e.g. an L2 kernel regularizer), scaled for the replica count."""
+    if not model.losses:
+        return tf.constant(0.0)
+    return tf.nn.scale_regularization_loss(tf.add_n(model.losses))

@@ -1,0 +1,66 @@
+"""The model families, and which one an experiment (preset) name belongs to.
+
+Each family is a folder under `sketchdraw/` whose `settings` module holds its settings dataclass,
+its `PRESETS` and `resolve(experiment, **overrides)`; the notebook that runs a configuration is
+`config.notebook()`. Adding a family is a new folder and one entry below: the CLI, the Makefile
+and the notebook generator find it through this registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+
+from sketchdraw.registry import Registry, unknown_name_message
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    package: str  # sketchdraw.<folder>; its `settings` module holds PRESETS and resolve
+    description: str
+
+    @property
+    def settings_module(self):
+        return import_module(f"{self.package}.settings")
+
+    @property
+    def presets(self):
+        return self.settings_module.PRESETS
+
+    @property
+    def settings_class(self) -> type:
+        return self.presets.settings_class
+
+    def resolve(self, experiment: str, **overrides):
+        """The preset with the overrides that are not None applied, validated."""
+        return self.settings_module.resolve(experiment, **overrides)
+
+
+FAMILIES: Registry[Family] = Registry("model family")
+for _family in (
+    Family("dcgan", "sketchdraw.dcgan",
+           "a DCGAN on Quick, Draw! doodles or a folder of paintings"),
+    Family("cyclegan", "sketchdraw.cyclegan",
+           "a CycleGAN between two unpaired image folders (photos <-> paintings)"),
+    Family("sketch2img", "sketchdraw.sketch2img",
+           "sketch to image on sketch/photo pairs"),
+):
+    FAMILIES.register(_family.name)(_family)
+
+
+def families() -> list[Family]:
+    return [FAMILIES.get(name) for name in FAMILIES.names()]
+
+
+def experiments() -> dict[str, Family]:
+    """Every preset name, with the family it belongs to."""
+    return {name: family for family in families() for name in family.presets.names()}
+
+
+def family_of(experiment: str) -> Family:
+    """The family whose presets hold `experiment`; ValueError with the close names when none."""
+    known = experiments()
+    if experiment not in known:
+        raise ValueError(unknown_name_message("experiment", str(experiment), known))
+    return known[experiment]

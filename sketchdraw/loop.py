@@ -1,0 +1,251 @@
+"""The epoch loop every family's run goes through: checkpoints, resuming, history, progress.
+
+`ResumableLoop` owns the run folder's checkpoint manager and its history: epoch numbers continue
+after the last checkpoint, the fixed noise comes back (it is in the checkpoint), grids of epochs
+after the last checkpoint are set aside instead of overwritten, Ctrl-C saves a checkpoint.
+`run_epoch` is one pass over a dataset with any family's compiled step; `check_run_folder` refuses
+to continue a folder that holds a run with other settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import tensorflow as tf
+from tqdm import tqdm
+
+from sketchdraw.artifacts import RunFolder
+from sketchdraw.settings import Settings, settings_differences
+
+
+class RunConflictError(ValueError):
+    """The run folder holds a different run; refuse rather than overwrite it."""
+
+
+@dataclass
+class EpochEnd:
+    """What an epoch callback is handed: the epoch just finished (of `total`), the run folder, the
+    epoch's history row (a callback may add columns to it) and the generator its grid shows."""
+
+    epoch: int
+    total: int
+    run: RunFolder
+    row: dict
+    generator: object = None
+
+
+EpochCallback = Callable[[EpochEnd], None]
+
+
+class ResumableLoop:
+    """Checkpointing, resuming, history and progress for an epoch loop over one run folder.
+
+        loop = ResumableLoop(run, checkpoint, checkpoint_every=5)
+        with loop.interruptible():                     # Ctrl-C: checkpoint, then stop
+            for epoch in loop.epochs(total):           # continues after the last checkpoint
+                ... train one epoch ...
+                loop.finish_epoch(epoch, row, total)   # history row, checkpoint when due
+
+    `checkpoint` is a `tf.train.Checkpoint` of everything that must survive (models, optimizers,
+    fixed noise); the loop adds its own epoch counter to it.
+    """
+
+    def __init__(self, run: RunFolder, checkpoint: tf.train.Checkpoint, checkpoint_every: int,
+                 max_to_keep: int = 3, log: Callable[[str], None] | None = None):
+        self.run = run
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
+        self.completed_epochs = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        checkpoint.completed_epochs = self.completed_epochs
+        self.manager = tf.train.CheckpointManager(checkpoint, str(run.checkpoints_dir),
+                                                  max_to_keep=max_to_keep)
+        self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+        self._saved_epoch = 0
+        self.last_completed_epoch = 0
+        self.current_epoch = 0
+        self.trained_epochs = 0  # in this call
+
+    def restore(self) -> int:
+        """Restore the newest checkpoint, if any; return the last completed epoch (0 when new)."""
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            start = 0
+        else:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            start = int(self.completed_epochs.numpy())
+            self.log(f"resuming {self.run.root} after epoch {start} ({os.path.basename(latest)})")
+        self._saved_epoch = start
+        self.last_completed_epoch = start
+        removed = self.run.remove_leftover_temporaries()
+        if removed:
+            self.log(f"removed {len(removed)} half-written temporary file(s) left by a killed run")
+        moved = self.run.set_aside_epoch_images_after(start)
+        if moved:
+            self.log(f"{len(moved)} grid(s) made after the last checkpoint were moved to "
+                     f"{moved[0].parent} (kept, not overwritten)")
+        self.run.truncate_history(start)
+        return start
+
+    def save(self, epoch: int) -> None:
+        self.completed_epochs.assign(epoch)
+        self.manager.save(checkpoint_number=epoch)
+        self._saved_epoch = epoch
+
+    def epochs(self, total: int) -> Iterator[int]:
+        """Epoch numbers from the one after the restored checkpoint to `total`."""
+        start = self.restore()
+        if start >= total:
+            self.log(f"{self.run.root} already has {start} of {total} epochs; nothing to train "
+                     "(ask for more epochs to continue it)")
+        for epoch in range(start + 1, total + 1):
+            self.current_epoch = epoch
+            yield epoch
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Ctrl-C (KeyboardInterrupt) inside the block saves a checkpoint, then re-raises.
+
+        The weights are saved as they are, labelled with the last completed epoch, so a rerun
+        repeats the interrupted epoch from there. (An exception in a `for` body never reaches the
+        generator that drives it, hence a context manager around the loop.)
+        """
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.save(self.last_completed_epoch)
+            self.log(f"interrupted during epoch {self.current_epoch}: checkpoint saved after epoch "
+                     f"{self.last_completed_epoch}; run the same command again to resume")
+            raise
+
+    def finish_epoch(self, epoch: int, row: dict, total: int, callbacks: Iterable = (),
+                     generator=None) -> None:
+        """After an epoch's grid is saved: its history row, a checkpoint when due, the refreshed
+        gallery pages, then each callback(EpochEnd) with the generator the grid was drawn with."""
+        self.run.append_history({"epoch": epoch, **row})
+        if epoch % self.checkpoint_every == 0 or epoch == total:
+            self.save(epoch)
+        else:
+            self.completed_epochs.assign(epoch)
+        self.last_completed_epoch = epoch
+        self.trained_epochs += 1
+        publish_pages(self.run)
+        end = EpochEnd(epoch, total, self.run, row, generator)
+        for callback in callbacks:
+            callback(end)
+
+
+def check_run_folder(run: RunFolder, config: Settings) -> None:
+    """Refuse to continue a run folder whose saved settings belong to a different run (any field
+    outside the settings class's RESUMABLE differs)."""
+    if not run.exists():
+        return
+    saved = run.load_config()
+    try:
+        type(config).from_dict(saved, where=str(run.config_path))
+    except ValueError as error:
+        raise ValueError(f"{error} (the saved settings of {run.root} were edited or come from "
+                         "another version; fix the field or choose another run name)") from None
+    differences = settings_differences(saved, config)
+    if differences:
+        listing = ", ".join(f"{key}: saved {old!r}, asked {new!r}"
+                            for key, (old, new) in sorted(differences.items()))
+        raise RunConflictError(
+            f"{run.root} holds a run with other settings ({listing}). Resuming it would mix "
+            "two runs; choose another run name (name=...) or move that folder away.")
+
+
+def linear_decay(rate: float, epoch: int, start: int, epochs: int) -> float:
+    """`rate` up to epoch `start`, then linear to 0 after the last (CycleGAN's schedule).
+
+    Epochs count from 1; epoch `epochs` trains with a small positive rate, and the rate that would
+    follow it is 0. `start >= epochs` holds the rate for the whole run.
+    """
+    if epoch <= start:
+        return rate
+    remaining = max(0.0, 1.0 - (epoch - start) / (epochs - start + 1))
+    return rate * remaining
+
+
+def decay_start_epoch(epochs: int, fraction: float) -> int:
+    """The epoch after which the rates decay, for a decay over the last `fraction` of the run."""
+    return epochs - round(epochs * fraction)
+
+
+def run_epoch(steps, distributed_dataset, steps_per_epoch: int, batch_size: int,
+              description: str, progress: bool = True, schedule=None, batches_done=None,
+              detector=None, summary: Callable[[dict], str] | None = None) -> dict:
+    """One pass over the data; returns the epoch's mean statistics, seconds and images/s.
+
+    `steps` is a compiled step taking one batch (a tensor or a tuple, as the dataset yields it),
+    or a dict of variants ("both", "generator", "discriminator") that `schedule(batch index)` picks
+    from. `detector` (a StuckDetector) sees every batch's losses and raises the learning rates
+    when they stop moving. `summary(row)` words the line printed after the epoch (default: the
+    generator and discriminator losses).
+    """
+    if callable(steps):
+        steps = {"both": steps}
+    schedule = schedule or (lambda index: "both")
+    start = time.perf_counter()
+    totals: dict[str, tf.Tensor] = {}
+    updates = {"generator_updates": 0, "discriminator_updates": 0}
+    raises = 0
+    count = 0
+    first_index = int(batches_done.numpy()) if batches_done is not None else 0
+    with tqdm(total=steps_per_epoch, desc=description, unit="batch", disable=not progress,
+              mininterval=1.0, leave=False, file=sys.stderr) as bar:
+        for batch in distributed_dataset:
+            variant = schedule(first_index + count)
+            statistics = steps[variant](batch)
+            updates["generator_updates"] += variant != "discriminator"
+            updates["discriminator_updates"] += variant != "generator"
+            # Sum as tensors: reading a value each batch would make the GPU wait for the host.
+            totals = statistics if not totals else {k: totals[k] + v for k, v in statistics.items()}
+            count += 1
+            if detector is not None:
+                event = detector.update(float(statistics["generator_loss"]),
+                                        float(statistics["discriminator_loss"]))
+                if event is not None:
+                    raises += 1
+                    print(f"{description}: {event.message}", file=sys.stderr, flush=True)
+            bar.update(1)
+            if count % 20 == 0:
+                bar.set_postfix(g=f"{float(statistics['generator_loss']):.3f}",
+                                d=f"{float(statistics['discriminator_loss']):.3f}")
+    if batches_done is not None:
+        batches_done.assign_add(count)
+    seconds = time.perf_counter() - start
+    row = epoch_row(totals, count, batch_size, seconds)
+    row.update(updates)
+    if detector is not None:
+        row["learning_rate_raises"] = raises
+    if progress:
+        words = summary(row) if summary is not None else (
+            f"generator loss {row.get('generator_loss', float('nan')):.4f}, "
+            f"discriminator loss {row.get('discriminator_loss', float('nan')):.4f}")
+        print(f"{description}: {words}, {seconds:.1f} s, {row['images_per_second']:.0f} images/s",
+              file=sys.stderr, flush=True)
+    return row
+
+
+def epoch_row(totals: dict, count: int, batch_size: int, seconds: float) -> dict:
+    """The history row of an epoch: each summed statistic averaged over its `count` batches, plus
+    seconds and training images per second."""
+    row = {key: float(value) / max(count, 1) for key, value in totals.items()}
+    row["seconds"] = seconds
+    row["images_per_second"] = count * batch_size / seconds if seconds > 0 else 0.0
+    return row
+
+
+def publish_pages(run: RunFolder) -> None:
+    """Refresh the run's gallery page and the index of all runs (a few milliseconds)."""
+    from sketchdraw import gallery
+
+    gallery.write_run_page(run.root)
+    gallery.write_runs_index(run.root.parent)
+
+

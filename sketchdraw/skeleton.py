@@ -1,0 +1,139 @@
+"""The order of every run, whatever the model family:
+
+    validate -> lock -> check the folder -> load data -> save config.json -> build -> restore
+    -> epochs (train, grid, history, checkpoint, callbacks) -> finish -> pages
+
+`train(family_run)` owns that order; a family supplies only what is its own by subclassing
+`FamilyRun` (settings, data, networks and the compiled step, what an epoch grid shows, its closing
+artifacts). Nothing is written to the run folder before the settings and the data have passed
+their checks, so a refused start leaves no settings behind and the corrected rerun is a new run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+
+from sketchdraw.artifacts import RunFolder
+from sketchdraw.loop import EpochCallback, ResumableLoop, check_run_folder, publish_pages
+from sketchdraw.settings import Settings
+
+
+class FamilyRun:
+    """One run of a model family. `train` calls these in this order; override what differs.
+
+    `self.log` prints a line for the user (stderr by default).
+    """
+
+    def __init__(self, config: Settings, log: Callable[[str], None] | None = None):
+        self.config = config
+        self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+
+    def check_settings(self) -> None:
+        """Before the folder is touched: the settings alone (ValueError names field and fix)."""
+        self.config.check_ready()
+
+    def load_data(self) -> None:
+        """After the folder check, before config.json is saved: read and check the data."""
+
+    def build(self, run: RunFolder) -> dict:
+        """After config.json is saved and the seed is set: networks, optimizers, the compiled step.
+        Returns everything a checkpoint must hold, by name (restored before the first epoch)."""
+        raise NotImplementedError
+
+    def save_reals(self, run: RunFolder) -> None:
+        """The grid of real training examples (once per run folder)."""
+
+    def train_epoch(self, epoch: int, description: str) -> dict:
+        """One epoch; returns its history row."""
+        raise NotImplementedError
+
+    def save_epoch_grid(self, run: RunFolder, epoch: int) -> None:
+        raise NotImplementedError
+
+    @property
+    def shown_generator(self):
+        """The generator the grids show, handed to the epoch callbacks."""
+        return None
+
+    def finish(self, run: RunFolder) -> None:
+        """After the last epoch: the closing artifacts (GIF, plots, saved generators, ...)."""
+        run.save_gif()
+
+    def models(self) -> dict:
+        """The trained networks by name, for the result."""
+        return {}
+
+
+@dataclass
+class RunResult:
+    run: RunFolder
+    models: dict
+    epochs_trained: int
+    extras: dict = field(default_factory=dict)  # a family's own outputs (e.g. held-out sketches)
+
+    @property
+    def generator(self):
+        """The generator the run shows (and saved as generator.keras), where it has one."""
+        return self.models.get("generator")
+
+    def __getattr__(self, name: str):
+        # A family's own outputs read as attributes (result.held_out_sketches).
+        extras = self.__dict__.get("extras", {})
+        if name in extras:
+            return extras[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+
+def train(family_run: FamilyRun, callbacks: Iterable[EpochCallback] = ()) -> RunResult:
+    """Train (or resume) the run `family_run.config` describes; leave a complete run folder."""
+    config = family_run.config
+    family_run.check_settings()
+    run = RunFolder(config.run_dir)
+    with run.lock():
+        check_run_folder(run, config)
+        family_run.load_data()
+        run.save_config(config.to_dict())  # only now: a refused start leaves no settings behind
+        keras_seed(config.seed)
+        tracked = family_run.build(run)
+        loop = ResumableLoop(run, tf.train.Checkpoint(**tracked), config.checkpoint_every,
+                             log=family_run.log)
+        if not run.reals_path.exists():
+            family_run.save_reals(run)
+        with loop.interruptible():
+            for epoch in loop.epochs(config.epochs):
+                row = family_run.train_epoch(epoch, f"epoch {epoch}/{config.epochs}")
+                family_run.save_epoch_grid(run, epoch)
+                loop.finish_epoch(epoch, row, config.epochs, callbacks,
+                                  family_run.shown_generator)
+        family_run.finish(run)
+        publish_pages(run)
+    return RunResult(run, family_run.models(), loop.trained_epochs,
+                     getattr(family_run, "extras", {}))
+
+
+# -- small helpers every family's build uses -------------------------------------------------------
+def adam(learning_rate: float, beta_1: float, model, beta_2: float = 0.999):
+    import keras
+
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2)
+    # Create the slot variables now so a checkpoint restores into them (not lazily later).
+    optimizer.build(model.trainable_variables)
+    return optimizer
+
+
+def keras_seed(seed: int) -> None:
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def pick_rows(images: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """`count` seeded random rows of `images` (all when there are fewer), in their file order."""
+    count = min(count, len(images))
+    rows = np.sort(np.random.default_rng(seed).choice(len(images), size=count, replace=False))
+    return np.asarray(images[rows])
