@@ -76,6 +76,8 @@ class Settings:
     def validate(self):
         self.check_types()
         check_run_name(self.name)
+        if not 0 <= self.seed < 2 ** 32:
+            raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {self.seed}")
         return self
 
     def check_ready(self):

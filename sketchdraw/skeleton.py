@@ -1,11 +1,11 @@
 """The order of every run, whatever the model family:
 
-    validate -> lock -> check the folder -> load data -> save config.json -> build -> restore
+    validate -> lock -> check the folder -> load data -> build -> save config.json -> restore
     -> epochs (train, grid, history, checkpoint, callbacks) -> finish -> pages
 
 `train(family_run)` owns that order; a family supplies only what is its own by subclassing
 `FamilyRun` (settings, data, networks and the compiled step, what an epoch grid shows, its closing
-artifacts). Nothing is written to the run folder before the settings and the data have passed
+artifacts). Nothing is written to the run folder before the settings, the data and the networks have passed
 their checks, so a refused start leaves no settings behind and the corrected rerun is a new run.
 """
 
@@ -41,9 +41,13 @@ class FamilyRun:
         """After the folder check, before config.json is saved: read and check the data."""
 
     def build(self, run: RunFolder) -> dict:
-        """After config.json is saved and the seed is set: networks, optimizers, the compiled step.
-        Returns everything a checkpoint must hold, by name (restored before the first epoch)."""
+        """After the seed is set, before anything is written: networks, optimizers, the compiled
+        step (may read the run folder, never write it). Returns everything a checkpoint must
+        hold, by name (restored before the first epoch)."""
         raise NotImplementedError
+
+    def prepare_folder(self, run: RunFolder) -> None:
+        """After config.json is saved: the family's own first files in the run folder."""
 
     def save_reals(self, run: RunFolder) -> None:
         """The grid of real training examples (once per run folder)."""
@@ -97,9 +101,10 @@ def train(family_run: FamilyRun, callbacks: Iterable[EpochCallback] = ()) -> Run
     with run.lock():
         check_run_folder(run, config)
         family_run.load_data()
-        run.save_config(config.to_dict())  # only now: a refused start leaves no settings behind
         keras_seed(config.seed)
         tracked = family_run.build(run)
+        run.save_config(config.to_dict())  # only now: a refused start leaves no settings behind
+        family_run.prepare_folder(run)
         loop = ResumableLoop(run, tf.train.Checkpoint(**tracked), config.checkpoint_every,
                              log=family_run.log)
         if not run.reals_path.exists():

@@ -68,8 +68,6 @@ class Sketch2ImgRun(skeleton.FamilyRun):
             self.statistics = json.loads(statistics_path.read_text())
         else:
             self.statistics = data_statistics(self.train_pairs)
-            atomic_write_text(statistics_path, json.dumps(self.statistics, indent=2) + "\n")
-        self.extras["held_out_sketches"] = _save_held_out_sketches(run, self.held_out)
         statistics = self.statistics
         num_classes = len(statistics["categories"])
         self.generator = sketch_generator(config.image_size, config.base_filters, num_classes,
@@ -101,6 +99,12 @@ class Sketch2ImgRun(skeleton.FamilyRun):
         return dict(generator=self.generator, discriminator=self.discriminator,
                     generator_optimizer=generator_optimizer,
                     discriminator_optimizer=discriminator_optimizer, fixed_noise=self.fixed_noise)
+
+    def prepare_folder(self, run: RunFolder) -> None:
+        statistics_path = run.root / DATA_STATISTICS_FILE
+        if not statistics_path.exists():
+            atomic_write_text(statistics_path, json.dumps(self.statistics, indent=2) + "\n")
+        self.extras["held_out_sketches"] = _save_held_out_sketches(run, self.held_out)
 
     def save_reals(self, run: RunFolder) -> None:
         run.save_grid(pair_grid(self.train_pairs, 16), run.reals_path, columns=8, scale=2)
