@@ -4,18 +4,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# run parameters (empty: the preset's value)
-EXPERIMENT ?= rabbit
+# `make run` takes every setting of the experiment's family as a variable: its name in capitals
+# (CATEGORY=cat EPOCHS=3 EMA_DECAY=0.999), plus EXPERIMENT, DATA, BATCH, RUNS and SET="k=v ...".
+# The names given on the command line reach the CLI in SKETCHDRAW_MAKE_VARIABLES and their values
+# in the environment (make exports command-line variables): no value is spliced into a shell line.
+command_line_variables = $(strip $(foreach name,$(.VARIABLES),$(if $(filter command line,$(origin $(name))),$(name))))
+run: export SKETCHDRAW_MAKE_VARIABLES = $(command_line_variables)
+
+# other targets' parameters
 CATEGORY ?=
-EPOCHS ?=
-LIMIT ?=
-BATCH ?=
-MODEL ?=
-NAME ?=
-MIRROR ?=
-DATA ?=
-DOMAIN_X ?=
-DOMAIN_Y ?=
 INPUT ?=
 DIRECTION ?= x2y
 SKETCH ?=
@@ -29,7 +26,6 @@ PER_CATEGORY ?=
 DRAWS ?=
 TRUNCATION ?=
 RUNS ?= runs
-SET ?=
 # sample parameters
 RUN ?= runs/rabbit
 N ?= 1000
@@ -41,7 +37,7 @@ opt = $(if $(strip $(2)),$(1) "$(strip $(2))")
 help:
 	@echo "make setup                      virtual environment + requirements + editable install"
 	@echo "make run CATEGORY=rabbit [EPOCHS=n LIMIT=n BATCH=n MODEL=name NAME=run MIRROR=dir|url]"
-	@echo "make run EXPERIMENT=flower      a named preset; parameters given override it"
+	@echo "make run EXPERIMENT=flower      a named preset; any setting in capitals overrides it (EMA_DECAY=0.999)"
 	@echo "make run EXPERIMENT=vangogh DATA=folder   a painting experiment on a folder of images"
 	@echo "make sample RUN=runs/rabbit N=1000 [TRUNCATION=t]   t: noise kept within t std (0: off)"
 	@echo "make evaluate RUN=runs/rabbit [CATEGORIES=a,b,c DRAWS=n TRUNCATION=t]   FID, KID, CS, GD, memorisation -> metrics.json"
@@ -71,12 +67,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m sketchdraw run --experiment "$(EXPERIMENT)" --runs-dir "$(RUNS)" \
-		$(call opt,--category,$(CATEGORY)) $(call opt,--epochs,$(EPOCHS)) \
-		$(call opt,--limit,$(LIMIT)) $(call opt,--batch,$(BATCH)) $(call opt,--model,$(MODEL)) \
-		$(call opt,--name,$(NAME)) $(call opt,--mirror,$(MIRROR)) $(call opt,--data,$(DATA)) \
-		$(call opt,--domain-x,$(DOMAIN_X)) $(call opt,--domain-y,$(DOMAIN_Y)) \
-		$(foreach item,$(SET),--set "$(item)")
+	$(BIN)/python -m sketchdraw run --from-make
 
 sample: $(STAMP)
 	$(BIN)/python -m sketchdraw sample --run "$(RUN)" -n "$(N)" $(call opt,--truncation,$(TRUNCATION))
@@ -98,9 +89,9 @@ gallery: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(if $(strip $(QUICK)),--quick)
 
-# issue 11's small-data ablation: settings x seeds on the first 450 drawings, same images seen
+# the small-data study's ablation: settings x seeds on the first 450 drawings, same images seen
 ablation: $(STAMP)
-	$(BIN)/python bench/small_data.py $(call opt,--category,$(CATEGORY)) \
+	$(BIN)/python studies/small_data.py $(call opt,--category,$(CATEGORY)) \
 		$(call opt,--settings,$(SETTINGS)) $(call opt,--seeds,$(SEEDS)) \
 		$(call opt,--images,$(IMAGES)) $(call opt,--workers,$(WORKERS))
 
@@ -111,4 +102,4 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check sketchdraw tests tools bench
+	$(BIN)/ruff check sketchdraw tests tools bench studies

@@ -15,21 +15,46 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import sys
+import typing
 from pathlib import Path
 
 from sketchdraw.artifacts import RunFolder
+from sketchdraw.registry import unknown_name_message
 from sketchdraw.settings import given_overrides
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _parse_value(text: str):
-    """`--set key=value` values: JSON when it parses (numbers, true, null), else a plain string."""
+def _parse_value(text: str, hint=None):
+    """`--set key=value` values: JSON when it parses (numbers, true, null), else a plain string;
+    for a text setting (`hint` str) the text as it is (NAME=1 names a run "1")."""
+    if hint is not None and _is_text(hint):
+        return text
     try:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def _is_text(hint) -> bool:
+    options = set(typing.get_args(hint)) or {hint}
+    return str in options and not options & {int, float, bool}
+
+
+# `make run` hands over the variables given on its command line by name (MAKE_VARIABLES, values
+# in the environment, never spliced into a shell line): each is a setting's name in capitals
+# (EPOCHS=3, EMA_DECAY=0.999), or one of these.
+MAKE_ALIASES = {"BATCH": "batch_size", "RUNS": "runs_dir"}
+MAKE_OWN = frozenset({"PYTHON", "VENV"})  # the Makefile's own, not settings
+
+
+def make_variables(environ=None) -> dict:
+    """The `make run` command line's variables, from the environment: {NAME: text}."""
+    environ = os.environ if environ is None else environ
+    names = environ.get("SKETCHDRAW_MAKE_VARIABLES", "").split()
+    return {name: environ.get(name, "") for name in names if name not in MAKE_OWN}
 
 
 # Seconds papermill waits for a finished cell's last outputs. Its default (4 s) failed a 35-minute
@@ -78,8 +103,16 @@ PATH_SETTINGS = ("data", "data_root", "domain_x", "domain_y")
 def run_command(arguments: argparse.Namespace) -> int:
     from sketchdraw.families import family_of
 
+    variables = make_variables() if arguments.from_make else {}
+    arguments.experiment = variables.pop("EXPERIMENT", None) or arguments.experiment
     family = family_of(arguments.experiment)
     fields = set(family.settings_class.field_names())
+    hints = typing.get_type_hints(family.settings_class)
+    if "RUNS" in variables:
+        arguments.runs_dir = variables.pop("RUNS")
+    if "DATA" in variables:
+        arguments.data = variables.pop("DATA")
+    arguments.set = [*shlex.split(variables.pop("SET", "")), *(arguments.set or [])]
     overrides = {
         "category": arguments.category,
         "epochs": arguments.epochs,
@@ -94,7 +127,14 @@ def run_command(arguments: argparse.Namespace) -> int:
         "domain_y": arguments.domain_y,
         "runs_dir": str(Path(arguments.runs_dir).resolve()),
     }
-    overrides.update(_set_items(arguments.set))
+    for name, text in variables.items():
+        key = MAKE_ALIASES.get(name, name.lower())
+        if key not in fields:
+            raise ValueError(f"make variable {name}: " + unknown_name_message(
+                f"{family.name} setting", key, fields) + " (a make variable is a setting's name "
+                "in capitals, e.g. EMA_DECAY=0.999)")
+        overrides[key] = _parse_value(text, hints[key])
+    overrides.update(_set_items(arguments.set, hints))
     for key in PATH_SETTINGS:  # the notebook runs in the repository: make paths absolute
         if isinstance(overrides.get(key), str):
             overrides[key] = str(Path(overrides[key]).expanduser().resolve())
@@ -116,14 +156,15 @@ def run_command(arguments: argparse.Namespace) -> int:
     return _execute(notebook, config.run_dir, parameters, arguments.kernel)
 
 
-def _set_items(items) -> dict:
+def _set_items(items, hints=None) -> dict:
     """`--set key=value` pairs as a dict (values parsed as JSON when they parse)."""
     values = {}
     for item in items or []:
         key, separator, value = item.partition("=")
         if not separator:
             raise ValueError(f"--set wants key=value, got {item!r}")
-        values[key.strip()] = _parse_value(value)
+        key = key.strip()
+        values[key] = _parse_value(value, (hints or {}).get(key))
     return values
 
 
@@ -204,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="any other setting, e.g. --set seed=3 --set checkpoint_every=2")
     run.add_argument("--notebook", help="notebook to execute (default: the family's)")
     run.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: python3)")
+    run.add_argument("--from-make", action="store_true",
+                     help="also take the settings given to `make run` as variables (CATEGORY=cat "
+                          "EMA_DECAY=0.999 ...; the Makefile passes them in the environment)")
     run.set_defaults(handler=run_command)
 
     sample = commands.add_parser("sample", help="write N drawings from a trained run")

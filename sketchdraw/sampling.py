@@ -62,7 +62,7 @@ def check_truncation(truncation) -> float:
 def noise(count: int, noise_dim: int, seed: int, start: int = 0, truncation: float = 0.0):
     """Seeded noise vectors (count, noise_dim): the standard normal, or with `truncation` t > 0 the
     standard normal truncated to [-t, t] (the "truncation trick": fewer unusual vectors, so more
-    typical drawings and less variety; `bench/metric_noise.py --truncation` measures the trade). Deterministic in
+    typical drawings and less variety; `studies/metric_noise.py --truncation` measures the trade). Deterministic in
     (seed, start); the truncated draw is exact (inverse CDF of a uniform over [Phi(-t), Phi(t)])."""
     import tensorflow as tf
 

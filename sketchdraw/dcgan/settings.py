@@ -235,14 +235,14 @@ for _experiment, _changes in {
     register(RunConfig(experiment=_experiment, name=_experiment, **{**_WIKIART, **_changes}))
 
 
-# The small-data recipe (docs/small-data.md), measured by `make ablation` (studies/small_data.py) on the first 450
-# of the shared mirror's 900 rabbits, each setting trained to the same images seen. From seed 001's
-# recipe, what made the difference: seed 000's upsample-and-convolve models (no checkerboard), Adam
+# The small-data recipe (docs/small-data.md), measured by `make ablation` (studies/small_data.py)
+# on the first 450 of the shared mirror's 900 rabbits, each setting trained to the same images
+# seen. From the `rabbit` recipe, what made the difference: seed 000's upsample-and-convolve models (no checkerboard), Adam
 # with beta1 0.5, small batches (batch 32 makes 8x the updates of batch 256 for the same
 # images seen), a moving average of the generator (0.999: the drawings stop swinging with the
 # last few hundred updates) and DiffAugment's translation with blank-page fill, which keeps the
 # discriminator from memorising the 450 drawings over the 857 epochs (383,936 images seen, the
-# issue's 384k budget), and one-sided label smoothing (real targets 0.9), with which the seeds
+# study's 384k budget), and one-sided label smoothing (real targets 0.9), with which the seeds
 # whose discriminator stays ahead keep improving instead of stalling, and a generator that learns
 # twice as fast as the discriminator (Adam 4e-4 against 2e-4): it reaches a given KID in about half
 # the images, and the rest of the budget makes its drawings better matched and more recognisable

@@ -118,7 +118,7 @@ def _images_per_epoch(run: RunFolder) -> int:
 def discriminator_balance(run_dir, window_images: int = 16_000) -> tuple[list[int], list[float]]:
     """(images seen at each window's end, mean of discriminator_real_probability minus
     discriminator_fake_probability over the window's epochs) from a Quick, Draw! run's history.csv.
-    0 means the discriminator cannot tell real from generated; the seeds of issue 11 that learned
+    0 means the discriminator cannot tell real from generated; the small-data study's seeds that learned
     slowly kept a gap of about 0.16 where the fast ones fell to 0.08."""
     run = RunFolder(run_dir)
     rows = [row for row in run.read_history()

@@ -48,8 +48,8 @@ def measure_draws(generator, draws: int, samples: int, category: str, classifier
     against the same references; returns {"generated": the mean of every metric over the draws,
     "generated_draws": each draw's row, REAL_ROW: the real held-out row (the same for every draw)}.
 
-    One draw's CS and KID move with the noise alone (issue 11 measured +-0.02 in CS and +-0.003 to
-    0.006 in KID over draws of 1,000 rabbits), so a score to hold against a target is a mean."""
+    One draw's CS and KID move with the noise alone (the small-data study measured +-0.02 in CS and
+    +-0.003 to 0.006 in KID over draws of 1,000 rabbits), so a score to hold against a target is a mean."""
     from sketchdraw import metrics, sampling
 
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:

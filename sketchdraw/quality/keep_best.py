@@ -24,7 +24,7 @@ def choose_best(rows: Sequence[dict], tolerance: float = 0.0) -> dict | None:
     of highest CS; ties go to the lower KID, then to the earlier epoch. `tolerance` 0 keeps the
     epoch of lowest KID. None when no row is measured.
 
-    Why a tolerance: late in a small-data run KID stops falling while CS drifts (issue 11: a rabbit
+    Why a tolerance: late in a small-data run KID stops falling while CS drifts (the small-data study: a rabbit
     run's CS falls from 0.70 to 0.65 over its last 300 epochs at a flat KID), so the lowest KID alone
     picks among near-equal KIDs by the KID's own noise. Both numbers come from the quality curve:
     the run's generated drawings against its training drawings, never the held-out ones."""
