@@ -18,11 +18,13 @@ from tqdm import tqdm
 CHUNK_BYTES = 1 << 16  # small enough that a dropped connection keeps most of what came
 
 
+class DownloadError(ValueError):
+    """The bucket or mirror could not be reached, answered with an error, or sent too little."""
+
+
 def download(url: str, target: str | os.PathLike, validate: Callable[[Path], object] | None = None,
              progress: bool = True, timeout: float = 60.0, mirror_hint: str = "",
              session: requests.Session | None = None) -> Path:
-    from sketchdraw.quickdraw import DownloadError
-
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")

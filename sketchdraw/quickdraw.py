@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sketchdraw.downloads import DownloadError, download  # noqa: F401  (DownloadError is part of this module's API)
 from sketchdraw.registry import unknown_name_message
 
 BUCKET_URL = "https://storage.googleapis.com/quickdraw_dataset/full"
@@ -49,10 +50,6 @@ CATEGORIES: tuple[str, ...] = tuple(
 
 class QuickDrawError(ValueError):
     """A Quick, Draw! file could not be had or is not what it should be."""
-
-
-class DownloadError(QuickDrawError):
-    """The bucket or mirror could not be reached, answered with an error, or sent too little."""
 
 
 class CorruptFileError(QuickDrawError):
@@ -132,7 +129,6 @@ def fetch_file(category: str, kind: str = "numpy_bitmap", mirror=None, cache=Non
         _validate(target, kind, remove_if_bad=True)  # a header read: cheap, and no request at all
         return target
     url = file_url(category, kind, base=source)
-    from sketchdraw.downloads import download
 
     download(url, target, validate=lambda path: _validate(path, kind, remove_if_bad=True),
              progress=progress, timeout=timeout, mirror_hint=_mirror_hint(kind))

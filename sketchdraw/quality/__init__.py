@@ -1,6 +1,5 @@
-"""How well a run draws: metrics, the domain classifier judge, `evaluate`, the quality curve,
-keep_best and run comparison. Never imports the training code: the skeleton hands the quality
-curve the generator it shows at the end of an epoch."""
+"""How well a run draws: metrics, the judge, evaluate, the quality curve, keep_best, comparison.
+Never imports the training code: the skeleton hands the curve the generator an epoch ends with."""
 
 from sketchdraw.quality.compare import (  # noqa: F401
     QUALITY_PLOT,
