@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from sketchdraw import classifier, metrics
+from sketchdraw.quality import classifier, metrics
 
 CATEGORIES = ("rabbit", "flower", "cat", "apple")
 DRAWINGS_PER_CATEGORY = 800

@@ -11,9 +11,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from sketchdraw import cyclegan, losses, training
+from sketchdraw import cyclegan, loop, losses, sampling, skeleton
 from sketchdraw.artifacts import RunFolder
-from sketchdraw.models import cyclegan as cycle_models
+from sketchdraw.cyclegan import networks as cycle_models
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(residual_blocks=1, generator_filters=4, discriminator_filters=4)
@@ -83,7 +83,7 @@ def test_learning_rate_is_held_then_decays_linearly_to_zero():
 def test_one_step_changes_all_four_networks_and_returns_finite_losses():
     config = cyclegan.CycleConfig(image_size=32, **TINY)
     networks = cyclegan.build_networks(config)
-    optimizers = [training.adam(2e-4, 0.5, getattr(networks, name)) for name in
+    optimizers = [skeleton.adam(2e-4, 0.5, getattr(networks, name)) for name in
                   ("generator_x2y", "generator_y2x", "discriminator_x", "discriminator_y")]
     pool_x = cyclegan.ImagePool(2, (32, 32, 3))
     pool_y = cyclegan.ImagePool(2, (32, 32, 3))
@@ -93,7 +93,7 @@ def test_one_step_changes_all_four_networks_and_returns_finite_losses():
               for name, model in vars(networks).items()}
     real_x = tf.random.uniform([2, 32, 32, 3], -1, 1, seed=1)
     real_y = tf.random.uniform([2, 32, 32, 3], -1, 1, seed=2)
-    results = {key: float(value) for key, value in step(real_x, real_y).items()}
+    results = {key: float(value) for key, value in step((real_x, real_y)).items()}
     assert set(results) >= {"generator_loss", "discriminator_loss", "cycle_loss", "identity_loss",
                             "discriminator_x_loss", "discriminator_y_loss"}
     assert all(np.isfinite(value) for value in results.values())
@@ -137,7 +137,7 @@ def test_translate_writes_one_output_per_readable_input_and_reports_the_rest(tmp
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     generator = cycle_models.cycle_generator(32, residual_blocks=1, base_filters=4)
-    training.save_generator(generator, run_dir / "generator_x2y.keras")
+    sampling.save_generator(generator, run_dir / "generator_x2y.keras")
     photos = tmp_path / "photos"
     photos.mkdir()
     for index in range(3):
@@ -177,7 +177,7 @@ def test_a_run_writes_its_folder_and_resumes_at_the_next_epoch(tmp_path):
     assert [row["epoch"] for row in history] == [1, 2]
     assert {"cycle_loss", "discriminator_x_loss", "seconds", "images_per_second",
             "learning_rate"} <= set(history[0])
-    with pytest.raises(training.RunConflictError, match="cycle_weight"):
+    with pytest.raises(loop.RunConflictError, match="cycle_weight"):
         cyclegan.train_cycle(tiny_config(tmp_path, epochs=3, cycle_weight=5.0), images_x, images_y)
 
 

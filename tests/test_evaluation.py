@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pytest
 
-from sketchdraw import evaluation, experiments, training
+from sketchdraw import cli, dcgan, quality
 from sketchdraw.artifacts import RunFolder
 
 CATEGORIES = ["rabbit", "cat", "apple"]
@@ -34,44 +34,44 @@ def workspace(tmp_path_factory, quickdraw_mirror):
         runs_dir = root / "runs"
         tiny = dict(limit=160, batch_size=32, runs_dir=str(runs_dir), progress=False,
                     mirror=str(quickdraw_mirror))
-        curve = experiments.resolve("rabbit", name="curve", epochs=2, checkpoint_every=1, **tiny)
-        callback = evaluation.quality_callback(curve, every=2, samples=SAMPLES, progress=False, **CLASSIFIER)
-        training.train(curve, callbacks=[callback])
-        upsample = experiments.resolve("flower", category="rabbit", name="upsample", epochs=1,
+        curve = dcgan.resolve("rabbit", name="curve", epochs=2, checkpoint_every=1, **tiny)
+        callback = quality.quality_callback(curve, every=2, samples=SAMPLES, progress=False, **CLASSIFIER)
+        dcgan.train(curve, callbacks=[callback])
+        upsample = dcgan.resolve("flower", category="rabbit", name="upsample", epochs=1,
                                        grid_size=4, **tiny)
-        training.train(upsample)
+        dcgan.train(upsample)
         yield {"root": root, "runs_dir": runs_dir, "curve": runs_dir / "curve",
                "upsample": runs_dir / "upsample", "mirror": quickdraw_mirror}
 
 
 def test_the_quality_callback_adds_cs_and_kid_at_the_chosen_epochs(workspace):
-    rows = training.RunFolder(workspace["curve"]).read_history()
+    rows = RunFolder(workspace["curve"]).read_history()
     assert [row["epoch"] for row in rows] == [1, 2]
     assert rows[0].get("cs") is None and rows[0].get("kid_mean") is None  # epoch 1: not measured
     assert 0.0 <= rows[1]["cs"] <= 1.0 and math.isfinite(rows[1]["kid_mean"])
     assert rows[1]["generator_loss"] is not None  # the loss columns are kept
-    assert (workspace["curve"] / evaluation.QUALITY_PLOT).stat().st_size > 1000
+    assert (workspace["curve"] / quality.QUALITY_PLOT).stat().st_size > 1000
 
 
 def test_the_quality_callback_wants_checkpointed_epochs():
-    config = experiments.resolve("rabbit", checkpoint_every=5, progress=False)
+    config = dcgan.resolve("rabbit", checkpoint_every=5, progress=False)
     with pytest.raises(ValueError, match="multiple of checkpoint_every"):
-        evaluation.quality_callback(config, every=3)
+        quality.quality_callback(config, every=3)
     with pytest.raises(ValueError, match="positive whole number"):
-        evaluation.quality_callback(config, every=0)
+        quality.quality_callback(config, every=0)
 
 
 def test_keep_best_makes_the_lowest_kid_epoch_the_runs_generator(workspace, capfd):
     tiny = dict(limit=160, batch_size=32, runs_dir=str(workspace["runs_dir"]), progress=False,
                 mirror=str(workspace["mirror"]), checkpoint_every=1, quality_every=1, keep_best=True)
-    config = experiments.resolve("rabbit", name="best", epochs=3, **tiny)
-    callback = evaluation.quality_callback(config, every=1, samples=SAMPLES, progress=False,
+    config = dcgan.resolve("rabbit", name="best", epochs=3, **tiny)
+    callback = quality.quality_callback(config, every=1, samples=SAMPLES, progress=False,
                                            keep_best=True, **CLASSIFIER)
-    result = training.train(config, callbacks=[callback])
+    result = dcgan.train(config, callbacks=[callback])
     run = RunFolder(workspace["runs_dir"] / "best")
     history = run.read_history()
     kids = [row["kid_mean"] for row in history]
-    best = evaluation.read_best(run.root)
+    best = quality.read_best(run.root)
     assert best["epoch"] == history[kids.index(min(kids))]["epoch"]
     assert best["kid_mean"] == pytest.approx(min(kids)) and best["images_seen"] == best["epoch"] * 160
     assert "keep_best: generator.keras is epoch" in capfd.readouterr().err
@@ -92,22 +92,22 @@ def test_keep_best_makes_the_lowest_kid_epoch_the_runs_generator(workspace, capf
     assert run.last_generator_path.is_file()
     if best["epoch"] != 3:  # the last epoch's generator is kept beside it, and differs
         assert not np.array_equal(drawings(run.last_generator_path), drawings(run.generator_path))
-    document = evaluation.evaluate(run.root, samples=SAMPLES, progress=False, **CLASSIFIER)
+    document = quality.evaluate(run.root, samples=SAMPLES, progress=False, **CLASSIFIER)
     assert document["generator_epoch"] == best["epoch"] and document["epochs"] == 3
-    figure = evaluation.plot_final_grids([run.root])  # the kept epoch's grid, not the newest
+    figure = quality.plot_final_grids([run.root])  # the kept epoch's grid, not the newest
     assert figure.axes[0].get_title() == f"best, epoch {best['epoch']} (kept)"
 
     # With a tolerance, the highest CS of the epochs whose KID is within it of the lowest is kept.
-    kept = training.keep_best_generator(run, result.generator, tolerance=1.0, images_per_epoch=160)
+    kept = quality.keep_best_generator(run, result.generator, tolerance=1.0, images_per_epoch=160)
     near = [row for row in history if row["kid_mean"] <= min(kids) + abs(min(kids))]
     highest = max(near, key=lambda row: (row["cs"], -row["kid_mean"], -row["epoch"]))
-    assert evaluation.read_best(run.root)["epoch"] == highest["epoch"]
+    assert quality.read_best(run.root)["epoch"] == highest["epoch"]
     np.testing.assert_array_equal(sampling.generate(kept, 8, seed=5),
                                   drawings(run.measured_generator_path(highest["epoch"])))
 
     # Without a quality callback keep_best has nothing to keep: it says so, the last one is saved.
-    plain = experiments.resolve("rabbit", name="best-unmeasured", epochs=1, **tiny)
-    training.train(plain)
+    plain = dcgan.resolve("rabbit", name="best-unmeasured", epochs=1, **tiny)
+    dcgan.train(plain)
     assert "no measured generator in" in capfd.readouterr().err
     assert (workspace["runs_dir"] / "best-unmeasured" / "generator.keras").is_file()
 
@@ -118,29 +118,29 @@ def test_choose_best_keeps_the_highest_cs_among_the_epochs_near_the_lowest_kid()
             {"epoch": 50, "cs": 0.66, "kid_mean": 0.0137},
             {"epoch": 75, "cs": 0.62, "kid_mean": 0.0126},
             {"epoch": 100, "cs": 0.66, "kid_mean": 0.0137}]
-    assert evaluation.choose_best(rows)["epoch"] == 75  # tolerance 0: the lowest KID
-    assert evaluation.choose_best(rows, 0.1)["epoch"] == 50  # 0.0137 <= 0.0126 * 1.1; the tie: earlier
-    assert evaluation.choose_best(rows, 0.25)["epoch"] == 25
-    assert evaluation.choose_best(rows[:1], 0.1) is None
+    assert quality.choose_best(rows)["epoch"] == 75  # tolerance 0: the lowest KID
+    assert quality.choose_best(rows, 0.1)["epoch"] == 50  # 0.0137 <= 0.0126 * 1.1; the tie: earlier
+    assert quality.choose_best(rows, 0.25)["epoch"] == 25
+    assert quality.choose_best(rows[:1], 0.1) is None
     # An unbiased KID can be negative: the tolerance is a fraction of its size, not of its sign.
     negative = [{"epoch": 1, "cs": 0.5, "kid_mean": -0.010}, {"epoch": 2, "cs": 0.9, "kid_mean": -0.0095},
                 {"epoch": 3, "cs": 0.95, "kid_mean": 0.002}]
-    assert evaluation.choose_best(negative, 0.1)["epoch"] == 2
-    record = evaluation.best_record(rows[2], 0.1, images_per_epoch=448)
+    assert quality.choose_best(negative, 0.1)["epoch"] == 2
+    record = quality.best_record(rows[2], 0.1, images_per_epoch=448)
     assert record["images_seen"] == 50 * 448 and record["tolerance"] == 0.1
     assert "within 10% of the lowest" in record["chosen_by"]
     for bad in (-0.1, 1.5, float("nan"), True, "0.1"):
         with pytest.raises(ValueError, match="keep_best_tolerance"):
-            evaluation.choose_best(rows, bad)
+            quality.choose_best(rows, bad)
     with pytest.raises(ValueError, match="keep_best_tolerance"):
-        experiments.resolve("rabbit", keep_best_tolerance=2.0, progress=False)
+        dcgan.resolve("rabbit", keep_best_tolerance=2.0, progress=False)
     with pytest.raises(ValueError, match="set keep_best=true"):
-        experiments.resolve("rabbit", keep_best_tolerance=0.1, progress=False)
-    assert experiments.resolve("rabbit_small", keep_best_tolerance=0.1, progress=False).keep_best_tolerance == 0.1
+        dcgan.resolve("rabbit", keep_best_tolerance=0.1, progress=False)
+    assert dcgan.resolve("rabbit_small", keep_best_tolerance=0.1, progress=False).keep_best_tolerance == 0.1
 
 
 def test_evaluate_writes_metrics_json_with_the_real_reference_row(workspace):
-    document = evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
+    document = quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
     saved = json.loads((workspace["curve"] / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(document))
     assert saved["category"] == "rabbit"
@@ -162,10 +162,10 @@ def test_evaluate_writes_metrics_json_with_the_real_reference_row(workspace):
 
 
 def test_evaluate_averages_the_generated_row_over_noise_draws(workspace, capsys):
-    single = evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
+    single = quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
     assert single["draws"] == 1 and "generated_draws" not in single
-    assert evaluation.draw_spread(single) == {}
-    document = evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, draws=3, **CLASSIFIER)
+    assert quality.draw_spread(single) == {}
+    document = quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, draws=3, **CLASSIFIER)
     saved = json.loads((workspace["curve"] / "metrics.json").read_text())
     assert saved["draws"] == 3 and len(saved["generated_draws"]) == 3
     draws = saved["generated_draws"]
@@ -176,49 +176,49 @@ def test_evaluate_averages_the_generated_row_over_noise_draws(workspace, capsys)
         assert saved["generated"][key] == pytest.approx(np.mean([row[key] for row in draws]))
     assert saved["generated"]["count"] == SAMPLES
     assert saved["real_held_out"] == pytest.approx(single["real_held_out"])  # the same references
-    mean, std, low, high = evaluation.draw_spread(document)["cs"]
+    mean, std, low, high = quality.draw_spread(document)["cs"]
     assert low <= mean <= high and std >= 0
     with pytest.raises(ValueError, match="draws must be a whole number >= 1"):
-        evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, draws=0, **CLASSIFIER)
+        quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, draws=0, **CLASSIFIER)
 
 
 def test_evaluate_measures_with_the_truncation_asked_for(workspace):
-    plain = evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
+    plain = quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
     assert plain["truncation"] == 0.0  # the run's own setting (a run saved without one: 0)
-    truncated = evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, truncation=0.5,
+    truncated = quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, truncation=0.5,
                                     **CLASSIFIER)
     assert json.loads((workspace["curve"] / "metrics.json").read_text())["truncation"] == 0.5
     assert truncated["generated"]["gd"] != plain["generated"]["gd"]
     assert truncated["real_held_out"] == pytest.approx(plain["real_held_out"])
     with pytest.raises(ValueError, match="truncation is 0"):
-        evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, truncation=-1, **CLASSIFIER)
+        quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, truncation=-1, **CLASSIFIER)
 
 
 def test_reference_drawings_exclude_everything_the_gan_trained_on(workspace):
-    config = evaluation.load_run_config(workspace["curve"])
-    trained = evaluation.domain_classifier(CATEGORIES, 300, config.mirror, progress=False, epochs=2)
+    config = quality.load_run_config(workspace["curve"])
+    trained = quality.domain_classifier(CATEGORIES, 300, config.mirror, progress=False, epochs=2)
     everything = np.load(workspace["mirror"] / "rabbit.npy")
-    reference = evaluation.reference_drawings(config, trained, 10_000, everything[:160], progress=False)
+    reference = quality.reference_drawings(config, trained, 10_000, everything[:160], progress=False)
     training_rows = {row.tobytes() for row in everything[:160]}
     classifier_training = set(range(300)) - set(trained.held_out_indices["rabbit"].tolist())
     assert not any(row.tobytes() in training_rows for row in reference)
     assert not any(everything[index].tobytes() in {r.tobytes() for r in reference} for index in classifier_training)
     assert len(reference) == (len(everything) - 300) + int(np.sum(trained.held_out_indices["rabbit"] >= 160))
     with pytest.raises(ValueError, match="smaller limit"):
-        evaluation.reference_drawings(config, trained, 100, everything, progress=False)
+        quality.reference_drawings(config, trained, 100, everything, progress=False)
 
 
 def test_compare_table_puts_the_real_row_after_the_runs(workspace):
     if not (workspace["curve"] / "metrics.json").exists():
-        evaluation.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
-    rows = evaluation.compare_table([workspace["curve"], workspace["upsample"]])
+        quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, **CLASSIFIER)
+    rows = quality.compare_table([workspace["curve"], workspace["upsample"]])
     assert [row["run"] for row in rows] == ["curve", "upsample", "real held-out rabbit"]
     assert rows[1]["note"].startswith("not evaluated")
-    text = evaluation.format_table(rows)
+    text = quality.format_table(rows)
     assert "real held-out rabbit" in text and "memorisation_distance" in text
-    figure = evaluation.plot_quality_curves([workspace["curve"], workspace["upsample"]])
+    figure = quality.plot_quality_curves([workspace["curve"], workspace["upsample"]])
     assert len(figure.axes) == 3  # CS and KID for `curve`, losses for `upsample`
-    by_images = evaluation.plot_quality_curves([workspace["curve"]], by_images=True, log_kid=True)
+    by_images = quality.plot_quality_curves([workspace["curve"]], by_images=True, log_kid=True)
     config = json.loads((workspace["curve"] / "config.json").read_text())
     per_epoch = config["limit"] // config["batch_size"] * config["batch_size"]
     cs_axis, kid_axis = by_images.axes
@@ -227,33 +227,33 @@ def test_compare_table_puts_the_real_row_after_the_runs(workspace):
               if isinstance(row.get("cs"), (int, float))]
     assert list(curve.get_xdata()) == [epoch * per_epoch for epoch in epochs]
     assert cs_axis.get_xlabel() == "images seen" and kid_axis.get_yscale() == "log"
-    assert len(evaluation.plot_final_grids([workspace["curve"], workspace["upsample"]]).axes) == 2
+    assert len(quality.plot_final_grids([workspace["curve"], workspace["upsample"]]).axes) == 2
     # The discriminator's balance: one point per window of images, the mean gap of its epochs.
     history = RunFolder(workspace["curve"]).read_history()
-    ends, gaps = evaluation.discriminator_balance(workspace["curve"], window_images=per_epoch)
+    ends, gaps = quality.discriminator_balance(workspace["curve"], window_images=per_epoch)
     assert ends == [row["epoch"] * per_epoch for row in history]
     assert gaps == pytest.approx([row["discriminator_real_probability"] - row["discriminator_fake_probability"]
                                   for row in history])
-    ends, gaps = evaluation.discriminator_balance(workspace["curve"], window_images=10 * per_epoch)
+    ends, gaps = quality.discriminator_balance(workspace["curve"], window_images=10 * per_epoch)
     assert ends == [len(history) * per_epoch] and len(gaps) == 1
-    balance = evaluation.plot_discriminator_balance([workspace["curve"], workspace["upsample"]])
+    balance = quality.plot_discriminator_balance([workspace["curve"], workspace["upsample"]])
     assert [line.get_label() for line in balance.axes[0].get_lines()][:2] == ["curve", "upsample"]
 
 
 def test_the_cli_hook_parses_and_fails_clearly(workspace, tmp_path):
     parser = argparse.ArgumentParser()
-    evaluation.add_evaluate_parser(parser.add_subparsers(dest="command"))
+    cli.add_evaluate_parser(parser.add_subparsers(dest="command"))
     arguments = parser.parse_args(["evaluate", "--run", str(tmp_path), "--categories", "rabbit,cat"])
-    assert arguments.handler is evaluation.evaluate_command and arguments.categories == "rabbit,cat"
+    assert arguments.handler is cli.evaluate_command and arguments.categories == "rabbit,cat"
     assert arguments.draws == 1
     assert parser.parse_args(["evaluate", "--run", "r", "--draws", "4"]).draws == 4
     with pytest.raises(FileNotFoundError, match="no config.json"):
         arguments.handler(arguments)
     with pytest.raises(ValueError, match="did you mean 'rabbit'"):
-        evaluation.choose_categories("rabbit", "rabit,cat")
+        quality.choose_categories("rabbit", "rabit,cat")
     with pytest.raises(ValueError, match="at least 2 categories"):
-        evaluation.choose_categories("rabbit", ["rabbit"])
-    assert evaluation.choose_categories("rabbit", None, mirror=workspace["mirror"])[:3] == ["apple", "bear", "bee"]
+        quality.choose_categories("rabbit", ["rabbit"])
+    assert quality.choose_categories("rabbit", None, mirror=workspace["mirror"])[:3] == ["apple", "bear", "bee"]
 
 
 def test_the_compare_notebook_evaluates_and_compares_two_runs(workspace):
@@ -279,11 +279,11 @@ def test_the_compare_notebook_evaluates_and_compares_two_runs(workspace):
 
 
 def test_the_default_classifier_leaves_unseen_drawings_in_small_files():
-    default = evaluation.DEFAULT_DRAWINGS_PER_CATEGORY
+    default = quality.DEFAULT_DRAWINGS_PER_CATEGORY
     # A whole Quick, Draw! file (~150k rabbits): the usual first 2,000 per category.
-    assert evaluation.default_drawings_per_category(155_000, 155_000) == default
-    assert evaluation.default_drawings_per_category(default + 450, 450) == default
+    assert quality.default_drawings_per_category(155_000, 155_000) == default
+    assert quality.default_drawings_per_category(default + 450, 450) == default
     # The shared 900 rabbits with a run on the first 450: both networks learn those 450.
-    assert evaluation.default_drawings_per_category(900, 450) == 450
+    assert quality.default_drawings_per_category(900, 450) == 450
     # Trained on all of a small file: half (the reference is then refused with its own message).
-    assert evaluation.default_drawings_per_category(900, 900) == 450
+    assert quality.default_drawings_per_category(900, 900) == 450

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from sketchdraw import metrics
+from sketchdraw.quality import metrics
 
 
 def correlated_features(count: int, dimensions: int, seed: int) -> np.ndarray:

@@ -16,7 +16,7 @@ import tensorflow as tf
 from PIL import Image
 
 from sketchdraw import sketch2img
-from sketchdraw.models.sketch2img import (
+from sketchdraw.sketch2img.networks import (
     ConditionalBatchNormalization,
     MaskedResidualUnit,
     sketch_discriminator,
@@ -267,12 +267,12 @@ def test_normalisation_follows_the_seed_and_stays_in_range(faces):
 
 # -- a step, a run, draw ---------------------------------------------------------------------------
 def test_one_step_updates_both_networks_with_finite_losses():
-    from sketchdraw import training
+    from sketchdraw import skeleton
 
     generator = sketch_generator(16, base_filters=2, num_classes=2, noise_dim=3)
     discriminator = sketch_discriminator(16, num_classes=2, base_filters=2)
-    generator_optimizer = training.adam(1e-3, 0.5, generator)
-    discriminator_optimizer = training.adam(1e-3, 0.5, discriminator)
+    generator_optimizer = skeleton.adam(1e-3, 0.5, generator)
+    discriminator_optimizer = skeleton.adam(1e-3, 0.5, discriminator)
     step = sketch2img.make_sketch_train_step(
         generator, discriminator, generator_optimizer, discriminator_optimizer,
         sketch2img.LossWeights(), noise_dim=3, global_batch_size=2, run_eagerly=True)

@@ -1,5 +1,5 @@
 """The Quick, Draw! domain classifier: a small Keras CNN whose penultimate layer is the feature space
-in which `sketchdraw.metrics` measures drawings (FID, KID, GD, memorisation) and whose predictions
+in which `sketchdraw.quality.metrics` measures drawings (FID, KID, GD, memorisation) and whose predictions
 give the characteristic score (CS) and semantic diversity score (SDS).
 
 It is trained by the project on the categories the user has (28x28 uint8 bitmaps, 0 = background,

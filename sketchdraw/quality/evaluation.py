@@ -50,7 +50,8 @@ def measure_draws(generator, draws: int, samples: int, category: str, classifier
 
     One draw's CS and KID move with the noise alone (the small-data study measured +-0.02 in CS and
     +-0.003 to 0.006 in KID over draws of 1,000 rabbits), so a score to hold against a target is a mean."""
-    from sketchdraw import metrics, sampling
+    from sketchdraw import sampling
+    from sketchdraw.quality import metrics
 
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ValueError(f"draws must be a whole number >= 1, got {draws!r}")

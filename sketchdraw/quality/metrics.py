@@ -1,7 +1,7 @@
 """Quality metrics for generated drawings and paintings, registered by name in `METRICS`.
 
 Most metrics follow "Creative Sketch Generation" (Ge et al., ICLR 2021) and work in the feature
-space of the project's Quick, Draw! classifier (`sketchdraw.classifier`):
+space of the project's Quick, Draw! classifier (`sketchdraw.quality.classifier`):
 
 | name           | function                    | input                         | better |
 | -------------- | --------------------------- | ----------------------------- | ------ |
