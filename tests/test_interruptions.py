@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sketchdraw import atomicfiles, cli, experiments, quickdraw, sampling, training
+from sketchdraw import atomicfiles, cli, dcgan, loop, quickdraw, sampling
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.atomicfiles import SaveError
 from sketchdraw.quickdraw import CorruptFileError
@@ -176,7 +176,7 @@ def check_nothing_lost(run: RunFolder) -> dict:
     Returns the checkpoint epoch, the history epochs and the temporaries left by kills.
     """
     settings = json.loads(run.config_path.read_text())
-    experiments.RunConfig.from_dict(settings, where=str(run.config_path))
+    dcgan.RunConfig.from_dict(settings, where=str(run.config_path))
     for path in sorted(run.root.rglob("*.png")) + sorted(run.root.rglob("*.gif")):
         if path.name.startswith("."):
             continue
@@ -412,17 +412,17 @@ def test_hostile_names_are_refused_before_any_file_or_request(tmp_path, server, 
     assert not isolated_cache.exists()
     with pytest.raises(ValueError):  # the same through the library (what the notebook calls)
         if field == "--experiment":
-            experiments.resolve(name, runs_dir=str(runs_dir), mirror=server.base_url)
+            dcgan.resolve(name, runs_dir=str(runs_dir), mirror=server.base_url)
         else:
-            experiments.resolve("rabbit", **{field[2:]: name}, runs_dir=str(runs_dir),
-                                mirror=server.base_url)
+            dcgan.resolve("rabbit", **{field[2:]: name}, runs_dir=str(runs_dir),
+                          mirror=server.base_url)
     assert list(runs_dir.iterdir()) == []
     FIGURES["hostile"].append((field, name))
 
 
 def test_a_run_name_with_a_trailing_newline_is_refused(tmp_path):
     with pytest.raises(ValueError, match="run name"):
-        experiments.resolve("rabbit", name="rabbit\n", runs_dir=str(tmp_path))
+        dcgan.resolve("rabbit", name="rabbit\n", runs_dir=str(tmp_path))
     FIGURES["hostile"].append(("--name", "rabbit\n"))
 
 
@@ -523,7 +523,7 @@ def test_a_hand_edited_settings_file_gets_an_error_naming_the_field(tmp_path, ed
     run.save_config(config.to_dict())
     run.config_path.write_text(json.dumps({**config.to_dict(), **edit}))
     with pytest.raises(ValueError, match=message) as caught:
-        training.prepare_run_folder(run, config)
+        loop.check_run_folder(run, config)
     assert "were edited" in str(caught.value) and str(run.root) in str(caught.value)
     assert not run.checkpoints_dir.exists()
     FIGURES["hostile"].append(("config.json", edit))
@@ -540,7 +540,7 @@ def test_a_settings_file_that_is_not_a_settings_object_is_named(tmp_path, conten
     run.root.mkdir(parents=True)
     run.config_path.write_text(content)
     with pytest.raises(ValueError, match=message):
-        training.prepare_run_folder(run, config)
+        loop.check_run_folder(run, config)
     FIGURES["hostile"].append(("config.json", content))
 
 
@@ -551,7 +551,7 @@ def test_a_settings_file_that_is_not_an_object_is_named(tmp_path, content):
     run.root.mkdir(parents=True)
     run.config_path.write_text(content)
     with pytest.raises(ValueError, match="config.json"):
-        training.prepare_run_folder(run, config)
+        loop.check_run_folder(run, config)
     FIGURES["hostile"].append(("config.json", content))
 
 
@@ -580,7 +580,7 @@ def test_a_full_disk_stops_training_clearly_and_the_last_checkpoint_resumes(
     run = RunFolder(config.run_dir)
     hits = full_disk_on(monkeypatch, name, occurrence)
     with pytest.raises(SaveError, match="No space left on device") as caught:
-        training.train(config, images=rabbits)
+        dcgan.train(config, images=rabbits)
     assert caught.value.errno == errno.ENOSPC
     assert name in str(caught.value) and "free disk space" in str(caught.value)
     assert len(hits) == occurrence
@@ -592,7 +592,7 @@ def test_a_full_disk_stops_training_clearly_and_the_last_checkpoint_resumes(
     assert not run.generator_path.exists()
     first_grid = run.epoch_image_path(1).read_bytes()
 
-    resumed = training.train(tiny_config(tmp_path, epochs=3, checkpoint_every=1), images=rabbits)
+    resumed = dcgan.train(tiny_config(tmp_path, epochs=3, checkpoint_every=1), images=rabbits)
     assert resumed.epochs_trained == 2
     check_complete(run, 3)
     assert run.epoch_image_path(1).read_bytes() == first_grid
@@ -689,6 +689,6 @@ def test_a_batch_larger_than_the_data_exits_2_with_one_line(batch_larger_than_da
 
 def test_fixing_a_too_large_batch_then_rerunning_the_same_name_works(tmp_path, rabbits):
     with pytest.raises(ValueError, match="larger than the 100"):
-        training.train(tiny_config(tmp_path, epochs=1, batch_size=256), images=rabbits[:100])
-    fixed = training.train(tiny_config(tmp_path, epochs=1, batch_size=32), images=rabbits[:100])
+        dcgan.train(tiny_config(tmp_path, epochs=1, batch_size=256), images=rabbits[:100])
+    fixed = dcgan.train(tiny_config(tmp_path, epochs=1, batch_size=32), images=rabbits[:100])
     assert fixed.epochs_trained == 1

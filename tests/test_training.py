@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sketchdraw import experiments, losses, models, quickdraw, sampling, training
+from sketchdraw import dcgan, loop, losses, models, quickdraw, sampling, skeleton
 from sketchdraw.artifacts import RunFolder, RunLockedError
 from sketchdraw.pipeline import quickdraw_dataset
 
@@ -24,21 +24,21 @@ def rabbits(quickdraw_mirror) -> np.ndarray:
     return quickdraw.load_bitmaps("rabbit", limit=160, mirror=quickdraw_mirror)
 
 
-def tiny_config(tmp_path, **overrides) -> experiments.RunConfig:
+def tiny_config(tmp_path, **overrides) -> dcgan.RunConfig:
     settings = dict(epochs=2, batch_size=32, limit=160, checkpoint_every=1, runs_dir=str(tmp_path),
                     progress=False)
     settings.update(overrides)
-    return experiments.resolve("rabbit", **settings)
+    return dcgan.resolve("rabbit", **settings)
 
 
 @pytest.mark.parametrize("model", ["tutorial", "upsample"])
 def test_one_train_step_changes_both_networks_and_returns_finite_losses(rabbits, model):
     family = models.get(model)
     generator, discriminator = family.build_generator(noise_dim=100), family.build_discriminator()
-    generator_optimizer = training.adam(1e-3, 0.5, generator)
-    discriminator_optimizer = training.adam(1e-3, 0.5, discriminator)
-    step = training.make_train_step(generator, discriminator, generator_optimizer,
-                                    discriminator_optimizer, losses.get("bce"), 32, 100)
+    generator_optimizer = skeleton.adam(1e-3, 0.5, generator)
+    discriminator_optimizer = skeleton.adam(1e-3, 0.5, discriminator)
+    step = dcgan.make_train_step(generator, discriminator, generator_optimizer,
+                                 discriminator_optimizer, losses.get("bce"), 32, 100)
     before_g = [w.numpy().copy() for w in generator.trainable_variables]
     before_d = [w.numpy().copy() for w in discriminator.trainable_variables]
     statistics = step(next(iter(quickdraw_dataset(rabbits, 32, seed=0))))
@@ -53,16 +53,16 @@ MIRRORED_SCRIPT = textwrap.dedent("""
     import numpy as np, tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from sketchdraw import losses, models, pipeline, quickdraw, training
+    from sketchdraw import dcgan, losses, models, pipeline, quickdraw, skeleton
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     assert strategy.num_replicas_in_sync == 2
     family = models.get("tutorial")
     with strategy.scope():
         generator, discriminator = family.build_generator(100), family.build_discriminator()
-        g_opt = training.adam(1e-3, 0.9, generator)
-        d_opt = training.adam(1e-3, 0.9, discriminator)
-    step = training.make_train_step(generator, discriminator, g_opt, d_opt, losses.get("bce"),
-                                    32, 100, strategy)
+        g_opt = skeleton.adam(1e-3, 0.9, generator)
+        d_opt = skeleton.adam(1e-3, 0.9, discriminator)
+    step = dcgan.make_train_step(generator, discriminator, g_opt, d_opt, losses.get("bce"),
+                                 32, 100, strategy)
     drawings = quickdraw.load_bitmaps("rabbit", limit=64, mirror={mirror!r})
     dataset = strategy.experimental_distribute_dataset(pipeline.quickdraw_dataset(drawings, 32))
     before = [v.numpy().copy() for v in generator.trainable_variables + discriminator.trainable_variables]
@@ -91,7 +91,7 @@ def test_the_step_runs_under_mirrored_strategy_on_two_logical_cpus(quickdraw_mir
 def test_a_run_leaves_a_complete_folder_and_resumes_without_touching_saved_epochs(
         tmp_path, rabbits, quickdraw_mirror):
     config = tiny_config(tmp_path, mirror=str(quickdraw_mirror))
-    result = training.train(config)
+    result = dcgan.train(config)
     run = result.run
     assert result.epochs_trained == 2
     for path in (run.config_path, run.reals_path, run.history_path, run.losses_plot_path,
@@ -102,7 +102,7 @@ def test_a_run_leaves_a_complete_folder_and_resumes_without_touching_saved_epoch
     saved = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in run.epoch_images()}
     first_noise = json.loads(run.config_path.read_text())["seed"]
 
-    resumed = training.train(tiny_config(tmp_path, epochs=3, mirror=str(quickdraw_mirror)))
+    resumed = dcgan.train(tiny_config(tmp_path, epochs=3, mirror=str(quickdraw_mirror)))
     assert resumed.epochs_trained == 1
     history = run.read_history()
     assert [row["epoch"] for row in history] == [1, 2, 3]
@@ -113,16 +113,16 @@ def test_a_run_leaves_a_complete_folder_and_resumes_without_touching_saved_epoch
     assert json.loads(run.config_path.read_text())["seed"] == first_noise
 
     # Asking again for 3 epochs trains nothing and changes no grid.
-    again = training.train(tiny_config(tmp_path, epochs=3, mirror=str(quickdraw_mirror)))
+    again = dcgan.train(tiny_config(tmp_path, epochs=3, mirror=str(quickdraw_mirror)))
     assert again.epochs_trained == 0
     assert len(run.read_history()) == 3
 
 
 def test_resume_restores_the_fixed_noise_so_grids_stay_comparable(tmp_path, rabbits):
     config = tiny_config(tmp_path, epochs=1)
-    first = training.train(config, images=rabbits)
+    first = dcgan.train(config, images=rabbits)
     noise = tf.random.stateless_normal([16, 100], seed=[config.seed, 1]).numpy()
-    resumed = training.train(tiny_config(tmp_path, epochs=2), images=rabbits)
+    resumed = dcgan.train(tiny_config(tmp_path, epochs=2), images=rabbits)
     expected = resumed.generator(noise, training=False).numpy()
     assert first.run.epoch_image_path(2).exists()
     checkpoint = tf.train.Checkpoint(fixed_noise=tf.Variable(tf.zeros([16, 100])))
@@ -132,25 +132,25 @@ def test_resume_restores_the_fixed_noise_so_grids_stay_comparable(tmp_path, rabb
 
 
 def test_a_different_run_in_the_same_folder_is_refused(tmp_path, rabbits):
-    training.train(tiny_config(tmp_path, epochs=1), images=rabbits)
-    with pytest.raises(training.RunConflictError, match="batch_size: saved 32, asked 16"):
-        training.train(tiny_config(tmp_path, epochs=2, batch_size=16), images=rabbits)
+    dcgan.train(tiny_config(tmp_path, epochs=1), images=rabbits)
+    with pytest.raises(loop.RunConflictError, match="batch_size: saved 32, asked 16"):
+        dcgan.train(tiny_config(tmp_path, epochs=2, batch_size=16), images=rabbits)
 
 
 def test_a_settings_file_edited_to_a_wrong_type_names_the_field(tmp_path, rabbits):
-    result = training.train(tiny_config(tmp_path, epochs=1), images=rabbits)
+    result = dcgan.train(tiny_config(tmp_path, epochs=1), images=rabbits)
     settings = json.loads(result.run.config_path.read_text())
     settings["batch_size"] = "thirty-two"
     result.run.config_path.write_text(json.dumps(settings))
     with pytest.raises(ValueError, match="batch_size must be int"):
-        training.train(tiny_config(tmp_path, epochs=2), images=rabbits)
+        dcgan.train(tiny_config(tmp_path, epochs=2), images=rabbits)
 
 
 def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path, rabbits):
     run = RunFolder(tmp_path / "rabbit")
     with run.lock():
         with pytest.raises(RunLockedError, match=f"process {os.getpid()}"):
-            training.train(tiny_config(tmp_path, epochs=1), images=rabbits)
+            dcgan.train(tiny_config(tmp_path, epochs=1), images=rabbits)
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -166,7 +166,8 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tmp_path, r
     ({"quality_every": -1}, "quality_every must be 0"),
     ({"keep_best": True}, "set quality_every too"),
     ({"truncation": -1.0}, "truncation is 0 \\(off\\)"),
-    ({"truncation": float("inf")}, "truncation is 0 \\(off\\)"),
+    # Every float setting must be finite (MIGRATION.md): inf is refused by the type check.
+    ({"truncation": float("inf")}, "truncation must be a finite number, got inf"),
 ])
 def test_bad_settings_fail_before_training(tmp_path, overrides, message):
     with pytest.raises(ValueError, match=message):
@@ -175,14 +176,14 @@ def test_bad_settings_fail_before_training(tmp_path, overrides, message):
 
 def test_unknown_preset_and_batch_larger_than_data(tmp_path, rabbits):
     with pytest.raises(ValueError, match="did you mean 'rabbit'"):
-        experiments.resolve("rabit")
+        dcgan.resolve("rabit")
     with pytest.raises(ValueError, match="larger than the 160"):
-        training.train(tiny_config(tmp_path, batch_size=256), images=rabbits)
+        dcgan.train(tiny_config(tmp_path, batch_size=256), images=rabbits)
     assert not (tmp_path / "rabbit" / "checkpoints").exists()
 
 
 def test_sampling_writes_drawings_in_the_numpy_bitmap_convention(tmp_path, rabbits):
-    run = training.train(tiny_config(tmp_path, epochs=1), images=rabbits).run
+    run = dcgan.train(tiny_config(tmp_path, epochs=1), images=rabbits).run
     array_path, grid_path = sampling.sample(run.root, 50, seed=1)
     drawings = np.load(array_path, allow_pickle=False)
     assert drawings.shape == (50, 784) and drawings.dtype == np.uint8
@@ -211,7 +212,7 @@ def test_truncated_noise_stays_within_the_threshold_and_plain_noise_is_unchanged
 
 
 def test_sampling_uses_the_runs_truncation_unless_told_otherwise(tmp_path, rabbits):
-    run = training.train(tiny_config(tmp_path, epochs=1, truncation=1.0), images=rabbits).run
+    run = dcgan.train(tiny_config(tmp_path, epochs=1, truncation=1.0), images=rabbits).run
     kept, _ = sampling.sample(run.root, 20, seed=3)
     assert kept.name == "samples_20_seed3_trunc1.npy"
     plain, _ = sampling.sample(run.root, 20, seed=3, truncation=0)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sketchdraw import experiments, losses, models, quickdraw, strokes, training
+from sketchdraw import dcgan, loop, losses, models, quickdraw, skeleton, strokes
 from sketchdraw.pipeline import quickdraw_dataset
 
 
@@ -24,16 +24,16 @@ def config_for(tmp_path, experiment="rabbit", **overrides):
     settings = dict(epochs=1, batch_size=32, limit=160, checkpoint_every=1,
                     runs_dir=str(tmp_path), progress=False)
     settings.update(overrides)
-    return experiments.resolve(experiment, **settings)
+    return dcgan.resolve(experiment, **settings)
 
 
 def test_step_schedule_follows_the_ratio_per_batch():
-    two_generator_steps = training.step_schedule(generator_steps_per_discriminator_step=2)
+    two_generator_steps = dcgan.step_schedule(generator_steps_per_discriminator_step=2)
     assert [two_generator_steps(i) for i in range(4)] == ["both", "generator", "both", "generator"]
-    three_discriminator_steps = training.step_schedule(discriminator_steps_per_generator_step=3)
+    three_discriminator_steps = dcgan.step_schedule(discriminator_steps_per_generator_step=3)
     assert [three_discriminator_steps(i) for i in range(6)] == [
         "discriminator", "discriminator", "both", "discriminator", "discriminator", "both"]
-    warm = training.step_schedule(discriminator_warmup_batches=3)
+    warm = dcgan.step_schedule(discriminator_warmup_batches=3)
     assert [warm(i) for i in range(5)] == ["discriminator"] * 3 + ["both"] * 2
 
 
@@ -46,18 +46,18 @@ def test_optimizer_step_counts_follow_the_schedule(rabbits, schedule_settings, g
                                                    discriminator_steps):
     family = models.get("tutorial")
     generator, discriminator = family.build_generator(100), family.build_discriminator()
-    generator_optimizer = training.adam(1e-3, 0.5, generator)
-    discriminator_optimizer = training.adam(1e-3, 0.5, discriminator)
-    steps = {variant: training.make_train_step(
+    generator_optimizer = skeleton.adam(1e-3, 0.5, generator)
+    discriminator_optimizer = skeleton.adam(1e-3, 0.5, discriminator)
+    steps = {variant: dcgan.make_train_step(
         generator, discriminator, generator_optimizer, discriminator_optimizer, losses.get("bce"),
         32, 100, update_generator=variant != "discriminator",
         update_discriminator=variant != "generator") for variant in ("both", "generator",
                                                                      "discriminator")}
     dataset = quickdraw_dataset(rabbits, 32, seed=0)  # 5 batches
     batches_done = tf.Variable(0, dtype=tf.int64)
-    row = training.run_epoch(steps, dataset, 5, 32, "test", progress=False,
-                             schedule=training.step_schedule(**schedule_settings),
-                             batches_done=batches_done)
+    row = loop.run_epoch(steps, dataset, 5, 32, "test", progress=False,
+                         schedule=dcgan.step_schedule(**schedule_settings),
+                         batches_done=batches_done)
     assert int(generator_optimizer.iterations.numpy()) == generator_steps
     assert int(discriminator_optimizer.iterations.numpy()) == discriminator_steps
     assert row["generator_updates"] == generator_steps
@@ -78,7 +78,7 @@ def test_optimizer_step_counts_follow_the_schedule(rabbits, schedule_settings, g
     {"model": "upsample", "generator_beta2": 0.99, "discriminator_beta2": 0.9},
 ], ids=lambda overrides: ",".join(f"{k}={v}" for k, v in overrides.items()))
 def test_each_option_trains_with_finite_losses(tmp_path, rabbits, overrides):
-    result = training.train(config_for(tmp_path, **overrides), images=rabbits)
+    result = dcgan.train(config_for(tmp_path, **overrides), images=rabbits)
     row = result.run.read_history()[-1]
     for key in ("generator_loss", "discriminator_loss", "discriminator_real_probability",
                 "discriminator_fake_probability", "discriminator_accuracy"):
@@ -87,7 +87,7 @@ def test_each_option_trains_with_finite_losses(tmp_path, rabbits, overrides):
 
 
 def test_the_moving_average_generator_is_what_the_grids_and_saved_model_use(tmp_path, rabbits):
-    result = training.train(config_for(tmp_path, ema_decay=0.5), images=rabbits)
+    result = dcgan.train(config_for(tmp_path, ema_decay=0.5), images=rabbits)
     checkpoint_keys = {name for name, _ in tf.train.list_variables(
         tf.train.latest_checkpoint(str(result.run.checkpoints_dir)))}
     assert any(key.startswith("ema_generator/") for key in checkpoint_keys)
@@ -97,21 +97,21 @@ def test_the_moving_average_generator_is_what_the_grids_and_saved_model_use(tmp_
 def test_the_stuck_detector_raises_learning_rates_and_logs_it(tmp_path, rabbits):
     # A tolerance this wide calls any window "stuck": the gate must act and say so.
     config = config_for(tmp_path, stuck_window=2, stuck_tolerance=1e6, stuck_factor=2.0)
-    result = training.train(config, images=rabbits)
+    result = dcgan.train(config, images=rabbits)
     row = result.run.read_history()[-1]
     assert row["learning_rate_raises"] >= 1
 
 
 def test_learning_rate_decay_holds_then_falls_linearly_over_the_last_fraction():
-    assert training.decay_start_epoch(286, 0.5) == 143 and training.decay_start_epoch(10, 0) == 10
-    rates = [training.linear_decay(1.0, epoch, 2, 4) for epoch in range(1, 6)]
+    assert loop.decay_start_epoch(286, 0.5) == 143 and loop.decay_start_epoch(10, 0) == 10
+    rates = [loop.linear_decay(1.0, epoch, 2, 4) for epoch in range(1, 6)]
     assert rates == pytest.approx([1.0, 1.0, 2 / 3, 1 / 3, 0.0])
 
 
 def test_the_rates_decay_in_training_and_the_history_records_them(tmp_path, rabbits):
     config = config_for(tmp_path, epochs=4, learning_rate_decay=0.5, limit=64,
                         generator_learning_rate=3e-4, discriminator_learning_rate=6e-4)
-    rows = training.train(config, images=rabbits[:64]).run.read_history()
+    rows = dcgan.train(config, images=rabbits[:64]).run.read_history()
     assert [row["generator_learning_rate"] for row in rows] == pytest.approx(
         [3e-4, 3e-4, 2e-4, 1e-4])
     assert [row["discriminator_learning_rate"] for row in rows] == pytest.approx(
@@ -120,7 +120,7 @@ def test_the_rates_decay_in_training_and_the_history_records_them(tmp_path, rabb
 
 def test_an_option_the_model_lacks_is_refused(tmp_path, rabbits):
     with pytest.raises(ValueError, match="has no 'l2' option"):
-        training.train(config_for(tmp_path, l2=1e-7), images=rabbits)
+        dcgan.train(config_for(tmp_path, l2=1e-7), images=rabbits)
 
 
 def test_options_are_checked_before_training(tmp_path):
@@ -143,13 +143,13 @@ def test_the_strokes_source_trains_on_recognised_drawings_only(tmp_path, shared_
     ndjson_mirror = shared_data / "quickdraw" / "ndjson_25"
     config = config_for(tmp_path, source="strokes", category="cat", recognized_only=True,
                         mirror=str(ndjson_mirror), batch_size=8, limit=None)
-    images = training.load_training_images(config)
+    images = dcgan.load_training_images(config)
     recognised = sum(json.loads(line)["recognized"]
                      for line in (ndjson_mirror / "cat.ndjson").read_text().splitlines() if line)
     assert images.shape == (recognised, 784) and images.dtype == np.uint8
     np.testing.assert_array_equal(images, strokes.rasterize_many(strokes.read_ndjson(
         ndjson_mirror / "cat.ndjson", recognized_only=True)))
-    result = training.train(config)
+    result = dcgan.train(config)
     assert result.run.epoch_image_path(1).exists()
 
 
@@ -157,7 +157,7 @@ def test_a_painting_run_uses_the_seed_004_models(tmp_path, shared_data):
     config = config_for(tmp_path, experiment="vangogh_diffaugment",
                         data=str(shared_data / "wikiart" / "vangogh"), limit=16, batch_size=8)
     assert config.model == "wikiart64" and config.generator_learning_rate == 1.5e-4
-    result = training.train(config)
+    result = dcgan.train(config)
     row = result.run.read_history()[-1]
     assert 0.0 <= row["discriminator_accuracy"] <= 1.0
     grid = result.run.epoch_image_path(1)
@@ -167,19 +167,19 @@ def test_a_painting_run_uses_the_seed_004_models(tmp_path, shared_data):
 
 
 def test_the_seed_presets_are_registered_with_their_recipes():
-    vangogh = experiments.preset("vangogh")
+    vangogh = dcgan.preset("vangogh")
     assert (vangogh.batch_size, vangogh.epochs, vangogh.discriminator_learning_rate) == (64, 175, 2e-3)
-    assert experiments.preset("vangogh_flip").flip
-    assert experiments.preset("expressionism_l2").l2 == 1e-7
-    assert experiments.preset("expressionism_discrete_labels").label_treatment == "none"
-    assert experiments.preset("expressionism").label_treatment == "noisy"
-    trial4 = experiments.preset("trial4")
+    assert dcgan.preset("vangogh_flip").flip
+    assert dcgan.preset("expressionism_l2").l2 == 1e-7
+    assert dcgan.preset("expressionism_discrete_labels").label_treatment == "none"
+    assert dcgan.preset("expressionism").label_treatment == "noisy"
+    trial4 = dcgan.preset("trial4")
     assert (trial4.activation, trial4.discriminator_learning_rate,
             trial4.generator_steps_per_discriminator_step, trial4.category) == (
         "relu_variant", 1e-4, 2, "cat")
-    assert experiments.preset("trial4_dog").category == "dog"
-    assert experiments.preset("flower").grid_size == 10
-    small = experiments.preset("rabbit_small")  # issue 11's small-data recipe
+    assert dcgan.preset("trial4_dog").category == "dog"
+    assert dcgan.preset("flower").grid_size == 10
+    small = dcgan.preset("rabbit_small")  # issue 11's small-data recipe
     assert (small.model, small.batch_size, small.limit, small.generator_beta1) == ("upsample", 32, 450, 0.5)
     assert (small.ema_decay, small.augment, small.label_treatment) == (0.999, "page_translation", "smooth")
     assert (small.quality_every, small.keep_best) == (25, True)

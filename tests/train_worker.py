@@ -36,13 +36,15 @@ def main(argv: list[str]) -> int:
     runs_dir, epochs, mirror = argv[0], int(argv[1]), argv[2]
     checkpoint_every = int(argv[3]) if len(argv) > 3 else 1
 
-    from sketchdraw import experiments, training
+    from sketchdraw import dcgan, loop
+    from sketchdraw.dcgan import run as dcgan_run
 
-    config = experiments.resolve("rabbit", epochs=epochs, limit=160, batch_size=32,
-                                 checkpoint_every=checkpoint_every, runs_dir=runs_dir,
-                                 progress=False, mirror=mirror)
+    config = dcgan.resolve("rabbit", epochs=epochs, limit=160, batch_size=32,
+                           checkpoint_every=checkpoint_every, runs_dir=runs_dir,
+                           progress=False, mirror=mirror)
     if slow:
-        original = training.run_epoch
+        # The DCGAN run calls the `run_epoch` it imported from sketchdraw.loop: replace that name.
+        original = dcgan_run.run_epoch
 
         def slowed(step):
             def slow_step(*args, **kwargs):
@@ -55,22 +57,22 @@ def main(argv: list[str]) -> int:
             steps = slowed(steps) if callable(steps) else {k: slowed(v) for k, v in steps.items()}
             return original(steps, *args, **kwargs)
 
-        training.run_epoch = slow_epoch
+        dcgan_run.run_epoch = slow_epoch
 
-    original_restore = training.ResumableLoop.restore
+    original_restore = loop.ResumableLoop.restore
 
     def restore_and_announce(self):
         start = original_restore(self)
         print(f"WORKER-READY {os.getpid()} start={start}", flush=True)
         return start
 
-    training.ResumableLoop.restore = restore_and_announce
+    loop.ResumableLoop.restore = restore_and_announce
 
-    def announce(epoch, run, row):
-        print(f"EPOCH-DONE {epoch}", flush=True)
+    def announce(end):
+        print(f"EPOCH-DONE {end.epoch}", flush=True)
 
     try:
-        result = training.train(config, callbacks=[announce])
+        result = dcgan.train(config, callbacks=[announce])
     except (ValueError, OSError, RuntimeError) as error:  # what `python -m sketchdraw` reports
         print(f"sketchdraw: error: {error}", file=sys.stderr, flush=True)
         return 2
