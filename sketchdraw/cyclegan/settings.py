@@ -24,34 +24,34 @@ class CycleConfig(Settings):
     domain_x: str | None = None  # e.g. a folder of landscape photos
     domain_y: str | None = None  # e.g. a folder of Van Gogh paintings
     domain_x_label: str = "photo"  # names used in figures and messages
-    domain_y_label: str = "painting"
+    domain_y_label: str = "painting"  # the name of domain Y in figures and messages
     limit: int | None = None  # keep N images per domain (a seeded random N; None: all)
-    image_size: int = 64
+    image_size: int = 64  # square size the images are cropped/resized to (64 or 128)
     fit: str = "crop"  # "crop" or "pad" (paintings.load_painting_folder)
     flip: bool = True  # random left-right flips, as the paper
     # model
     residual_blocks: int = 2  # the seed's transformer (the paper: 6 at 128x128)
     generator_filters: int = 64  # channels after the generator's stem (the paper's 64)
     discriminator: str = "patch"  # "patch" (PatchGAN) or "dcgan" (seed 002's reuse)
-    discriminator_filters: int = 64
-    normalization: str = "instance"
+    discriminator_filters: int = 64  # channels of the discriminator's first layer
+    normalization: str = "instance"  # "instance" (the paper's), "batch", "none"
     # optimisation
-    epochs: int = 20
+    epochs: int = 20  # total epochs; a rerun with more continues the run
     batch_size: int = 1  # the paper's
-    learning_rate: float = 2e-4
-    beta1: float = 0.5
-    loss: str = "least_squares"
+    learning_rate: float = 2e-4  # Adam, all four networks; held, then decayed
+    beta1: float = 0.5  # Adam beta_1
+    loss: str = "least_squares"  # adversarial loss: "least_squares" (the paper's) or "bce"
     cycle_weight: float = 10.0  # lambda
     identity_weight: float | None = None  # None: 0.5 * cycle_weight (the paper's); 0: off
     pool_size: int = 50  # past generated images shown to the discriminators; 0: none
     decay_start_epoch: int | None = None  # lr held until here, then linear to 0; None: epochs // 2
-    seed: int = 0
+    seed: int = 0  # random seed: weights, pools, data order
     # bookkeeping
     grid_examples: int = 4  # fixed images per domain in each epoch grid
-    checkpoint_every: int = 5
-    runs_dir: str = "runs"
+    checkpoint_every: int = 5  # epochs between checkpoints (resume points)
+    runs_dir: str = "runs"  # where run folders go
     cache_dir: str | None = None  # keeps the decoded folders (.npz) between runs
-    progress: bool = True
+    progress: bool = True  # progress bars and epoch summaries
 
     @property
     def effective_identity_weight(self) -> float:

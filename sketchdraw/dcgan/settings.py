@@ -34,7 +34,7 @@ class RunConfig(Settings):
     name: str = "rabbit"  # the run folder: <runs_dir>/<name>
     # data
     source: str = "quickdraw"  # "quickdraw" (numpy_bitmap), "strokes" (ndjson), "paintings"
-    category: str = "rabbit"
+    category: str = "rabbit"  # a Quick, Draw! category, e.g. "cat" (sketchdraw/categories.txt)
     limit: int | None = None  # keep N drawings (None: all)
     limit_seed: int | None = None  # None: the first N; a number: a seeded random N
     mirror: str | None = None  # a folder or base URL replacing Google's bucket
@@ -43,30 +43,28 @@ class RunConfig(Settings):
     image_size: int = 28  # paintings: square size the images are cropped/resized to
     fit: str = "crop"  # paintings: "crop" or "pad" to a square
     flip: bool = False  # random left-right flips (seed 004's augmentation)
-    augment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout" ("" = off)
+    augment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"; empty: off
     # model
-    model: str = "tutorial"
-    noise_dim: int = 100
-    # > 0: drawings sampled from the trained generator (make sample / evaluate, the quality curve,
-    # samples.png) take each noise value from the normal truncated to [-t, t]; 0: the plain normal.
-    # Training and the epoch grids always use the plain normal.
-    truncation: float = 0.0
+    model: str = "tutorial"  # network pair: "tutorial", "upsample", "wikiart64" (sketchdraw/models/)
+    noise_dim: int = 100  # length of the noise vector the generator draws from
+    # Training and the epoch grids always use the plain normal noise.
+    truncation: float = 0.0  # > 0: sampled drawings (sample, evaluate, quality curve) keep noise within t std
     activation: str | None = None  # None: the model's own; "relu", "leaky_relu", "relu_variant"
     normalization: str = "batch"  # generator: "batch", "instance", "none"
-    discriminator_normalization: str = "none"
+    discriminator_normalization: str = "none"  # discriminator: "batch", "instance", "none"
     spectral_norm: bool = False  # spectral normalisation in the discriminator
     l2: float = 0.0  # L2 kernel penalty on the convolutions (wikiart64)
     # optimisation
-    epochs: int = 50
-    batch_size: int = 256
-    generator_learning_rate: float = 1e-3
-    discriminator_learning_rate: float = 1e-3
-    generator_beta1: float = 0.9
-    discriminator_beta1: float = 0.9
-    generator_beta2: float = 0.999
-    discriminator_beta2: float = 0.999
+    epochs: int = 50  # total epochs; a rerun with more continues the run
+    batch_size: int = 256  # drawings per step
+    generator_learning_rate: float = 1e-3  # Adam
+    discriminator_learning_rate: float = 1e-3  # Adam
+    generator_beta1: float = 0.9  # Adam beta_1 (0.5 in the DCGAN paper)
+    discriminator_beta1: float = 0.9  # Adam beta_1
+    generator_beta2: float = 0.999  # Adam beta_2
+    discriminator_beta2: float = 0.999  # Adam beta_2
     generator_steps_per_discriminator_step: int = 1  # seed 002's gd_ratio (decided per batch)
-    discriminator_steps_per_generator_step: int = 1
+    discriminator_steps_per_generator_step: int = 1  # > 1: the discriminator trains on more batches
     learning_rate_decay: float = 0.0  # > 0: both rates fall linearly to 0 over this last fraction
     discriminator_warmup_batches: int = 0  # train only the discriminator for the first K batches
     loss: str = "bce"  # "bce", "hinge", "least_squares", "wgan_gp"
@@ -75,17 +73,17 @@ class RunConfig(Settings):
     label_treatment: str = "none"  # "none", "smooth", "noisy", "flip" or e.g. "noisy,flip"
     ema_decay: float = 0.0  # > 0: keep a moving average of the generator for grids and saving
     stuck_window: int = 0  # > 0: batches over which flat losses raise the learning rates
-    stuck_tolerance: float = 0.02
-    stuck_factor: float = 2.0
-    seed: int = 0
+    stuck_tolerance: float = 0.02  # losses moving less than this over the window count as flat
+    stuck_factor: float = 2.0  # flat losses multiply the learning rates by this
+    seed: int = 0  # random seed: weights, noise, data order
     # bookkeeping
-    checkpoint_every: int = 5
+    checkpoint_every: int = 5  # epochs between checkpoints (resume points)
     quality_every: int = 0  # > 0: CS and KID every K epochs into history.csv (a multiple of checkpoint_every)
     keep_best: bool = False  # with quality_every: generator.keras is the measured epoch of lowest KID (or see below)
     keep_best_tolerance: float = 0.0  # > 0: of the epochs with KID within this fraction of the lowest, the highest CS
     grid_size: int = 4  # the epoch grid shows grid_size x grid_size drawings from fixed noise
-    runs_dir: str = "runs"
-    progress: bool = True
+    runs_dir: str = "runs"  # where run folders go
+    progress: bool = True  # progress bars and epoch summaries
 
     def validate(self) -> RunConfig:
         """Check values before anything is loaded or trained; raise ValueError naming the field."""

@@ -19,40 +19,40 @@ class Sketch2ImgConfig(Settings):
     RESUMABLE: ClassVar[frozenset] = COMMON_RESUMABLE | {"data_root"}
 
     experiment: str = "faces_sketch2photo"
-    name: str = "faces_sketch2photo"
+    name: str = "faces_sketch2photo"  # the run folder: <runs_dir>/<name>
     # data
-    data_root: str | None = None
-    layout: str = "simple"
-    image_size: int = 64
+    data_root: str | None = None  # the folder holding sketch/ and photo/
+    layout: str = "simple"  # "simple" (root/sketch, root/photo) or "sketchy" (the Sketchy database)
+    image_size: int = 64  # a multiple of 16 (the seed's 64)
     limit: int | None = None  # keep the first N pairs (None: all)
     holdout: int = 8  # pairs kept out of training: the epoch grids and the draw examples
-    brightness_jitter: float = 0.1
-    contrast_jitter: float = 0.2
+    brightness_jitter: float = 0.1  # photos: random brightness shift in [-b, b]
+    contrast_jitter: float = 0.2  # photos: random contrast factor in [1 - c, 1 + c]
     # model
-    base_filters: int = 64
-    noise_dim: int = 64
+    base_filters: int = 64  # network width (the seed's 64)
+    noise_dim: int = 64  # length of the noise vector beside the sketch
     # optimisation (the seed's first run: D 2e-4, G 1e-4, batch 16)
-    epochs: int = 20
-    batch_size: int = 16
-    generator_learning_rate: float = 1e-4
-    discriminator_learning_rate: float = 2e-4
-    generator_beta1: float = 0.5
-    discriminator_beta1: float = 0.5
+    epochs: int = 20  # total epochs; a rerun with more continues the run
+    batch_size: int = 16  # pairs per step
+    generator_learning_rate: float = 1e-4  # Adam
+    discriminator_learning_rate: float = 2e-4  # Adam
+    generator_beta1: float = 0.5  # Adam beta_1
+    discriminator_beta1: float = 0.5  # Adam beta_1
     # loss weights: the seed's best run kept all at 1 except DRAGAN at 10
-    gan_weight: float = 1.0
-    classification_weight: float = 1.0
-    dragan_weight: float = 10.0
-    dragan_one_sided: bool = False
-    l1_weight: float = 1.0
-    perceptual_weight: float = 1.0
-    perceptual_network: str = "inception_v3"
-    diversity_weight: float = 1.0
-    seed: int = 0
+    gan_weight: float = 1.0  # adversarial loss
+    classification_weight: float = 1.0  # auxiliary class loss (0 by construction with one category)
+    dragan_weight: float = 10.0  # DRAGAN gradient penalty on the discriminator
+    dragan_one_sided: bool = False  # penalise only gradient norms above 1
+    l1_weight: float = 1.0  # L1 between the generated and the true photo
+    perceptual_weight: float = 1.0  # feature distance in an ImageNet network (needs its weights)
+    perceptual_network: str = "inception_v3"  # "inception_v3" or "vgg19"
+    diversity_weight: float = 1.0  # reward for different images from different noise
+    seed: int = 0  # random seed: weights, noise, data order
     # bookkeeping
-    checkpoint_every: int = 5
+    checkpoint_every: int = 5  # epochs between checkpoints (resume points)
     grid_samples: int = 3  # generated images per held-out sketch on the closing samples sheet
-    runs_dir: str = "runs"
-    progress: bool = True
+    runs_dir: str = "runs"  # where run folders go
+    progress: bool = True  # progress bars and epoch summaries
 
     def validate(self, check_weights: bool = True) -> Sketch2ImgConfig:
         """Check every field; with `check_weights`, make sure the perceptual network's ImageNet
