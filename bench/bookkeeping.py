@@ -1,8 +1,8 @@
 """Section 3: the share of an epoch spent on bookkeeping (grid, history row, checkpoint, pages).
 
-`training.train` runs for real (2 epochs, a checkpoint after each) with its pieces wrapped in
-timers: `run_epoch` (the training), `RunFolder.save_epoch_grid`, `RunFolder.append_history`,
-`ResumableLoop.save` (the checkpoint) and `publish_pages`. Everything between the end of
+`dcgan.train` runs for real (2 epochs, a checkpoint after each) with its pieces wrapped in
+timers: `loop.run_epoch` (the training, as the DCGAN run calls it), `RunFolder.save_epoch_grid`,
+`RunFolder.append_history`, `loop.ResumableLoop.save` (the checkpoint) and `loop.publish_pages`. Everything between the end of
 `run_epoch` and the epoch callback counts as bookkeeping, including drawing the grid from the fixed
 noise. The wrappers are removed afterwards.
 """
@@ -41,25 +41,26 @@ def timed_attribute(owner, name: str, log: list, label: str) -> Iterator[None]:
 
 
 def measure(images: np.ndarray, log: Callable[[str], None] = print) -> list[Row]:
-    from sketchdraw import artifacts, experiments, training
+    from sketchdraw import artifacts, dcgan, loop
+    from sketchdraw.dcgan import run as dcgan_run
 
     events: list = []
     callback_times: list[float] = []
-    batch_size = experiments.preset("rabbit").batch_size
+    batch_size = dcgan.preset("rabbit").batch_size
     with tempfile.TemporaryDirectory(prefix="sketchdraw-bench-") as runs_dir:
-        config = experiments.resolve("rabbit", name="bookkeeping", runs_dir=runs_dir, epochs=2,
+        config = dcgan.resolve("rabbit", name="bookkeeping", runs_dir=runs_dir, epochs=2,
                                      checkpoint_every=1, progress=False, mirror=str(mirror_folder()))
-        log(f"section 3: training.train, 2 epochs of {len(images):,} drawings, checkpoint every epoch")
+        log(f"section 3: dcgan.train, 2 epochs of {len(images):,} drawings, checkpoint every epoch")
         with contextlib.ExitStack() as stack:
             for owner, name, label in (
-                    (training, "run_epoch", "training"),
+                    (dcgan_run, "run_epoch", "training"),  # the name the DCGAN run calls
                     (artifacts.RunFolder, "save_epoch_grid", "grid"),
                     (artifacts.RunFolder, "append_history", "history"),
-                    (training.ResumableLoop, "save", "checkpoint"),
-                    (training, "publish_pages", "pages")):
+                    (loop.ResumableLoop, "save", "checkpoint"),
+                    (loop, "publish_pages", "pages")):  # the name finish_epoch calls
                 stack.enter_context(timed_attribute(owner, name, events, label))
-            training.train(config, images=images,
-                           callbacks=[lambda epoch, run, row: callback_times.append(time.perf_counter())])
+            dcgan.train(config, images=images,
+                        callbacks=[lambda end: callback_times.append(time.perf_counter())])
 
     epochs = [event for event in events if event[0] == "training"]
     shares, details = [], []

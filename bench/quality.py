@@ -1,8 +1,8 @@
 """Section 6: quality per compute: KID and CS on rabbit after the same number of images seen.
 
-Three recipes train through `training.train` on the first 450 rabbit drawings (`limit=450`, so
+Three recipes train through `dcgan.train` on the first 450 rabbit drawings (`limit=450`, so
 the rest of the file stays unseen by the GAN for the reference row), each for the epochs that make
-the same images-seen budget, then `evaluation.evaluate` measures them with one domain classifier
+the same images-seen budget, then `quality.evaluate` measures them with one domain classifier
 (rabbit and a few other categories, the first 450 drawings of each):
 - seed 001 recipe: the `rabbit` preset (tutorial models, Adam 1e-3, batch 256);
 - seed 000 recipe: the `flower` preset on rabbit (upsample models, Adam 2e-4/0.5, batch 128);
@@ -23,7 +23,7 @@ from common import Row, mirror_folder
 
 TRAINING_DRAWINGS = 450
 CLASSIFIER_CATEGORIES = ["rabbit", "cat", "dog", "sheep"]
-# evaluation's default of 5 epochs leaves a judge of ~45% held-out accuracy on 405 drawings per
+# the judge's default of 5 epochs leaves a judge of ~45% held-out accuracy on 405 drawings per
 # category (every blob then scores CS 1.0); 20 epochs reach ~83%. Cached after the first run.
 CLASSIFIER_EPOCHS = 20
 RECIPES = {
@@ -35,31 +35,31 @@ RECIPES = {
 
 
 def measure(images_budget: int, samples: int, log: Callable[[str], None] = print) -> list[Row]:
-    from sketchdraw import evaluation, experiments, training
+    from sketchdraw import dcgan, pipeline, quality
 
     mirror = str(mirror_folder())
     section = "6 quality per compute"
     rows = []
     log(f"section 6: three recipes, {images_budget:,} images seen each, then evaluate "
         f"({samples} samples)")
-    classifier = evaluation.domain_classifier(CLASSIFIER_CATEGORIES, TRAINING_DRAWINGS, mirror,
-                                              epochs=CLASSIFIER_EPOCHS, progress=False)
+    classifier = quality.domain_classifier(CLASSIFIER_CATEGORIES, TRAINING_DRAWINGS, mirror,
+                                           epochs=CLASSIFIER_EPOCHS, progress=False)
     real = None
     with tempfile.TemporaryDirectory(prefix="sketchdraw-bench-quality-") as runs_dir:
         for number, (label, (experiment, changes)) in enumerate(RECIPES.items()):
-            batch_size = experiments.preset(experiment).batch_size
-            per_epoch = training.images_per_epoch(TRAINING_DRAWINGS, batch_size)
+            batch_size = dcgan.preset(experiment).batch_size
+            per_epoch = pipeline.images_per_epoch(TRAINING_DRAWINGS, batch_size)
             epochs = max(1, math.ceil(images_budget / per_epoch))
-            config = experiments.resolve(
+            config = dcgan.resolve(
                 experiment, name=f"quality-{number}", runs_dir=runs_dir, limit=TRAINING_DRAWINGS,
                 epochs=epochs, checkpoint_every=epochs, progress=False, mirror=mirror, **changes)
             start = time.perf_counter()
-            training.train(config)
+            dcgan.train(config)
             seconds = time.perf_counter() - start
-            document = evaluation.evaluate(config.run_dir, samples=samples, classifier=classifier,
-                                           progress=False)
+            document = quality.evaluate(config.run_dir, samples=samples, classifier=classifier,
+                                        progress=False)
             generated = document["generated"]
-            real = document[evaluation.REAL_ROW]
+            real = document[quality.REAL_ROW]
             log(f"  {label}: KID {generated['kid_mean']:.4f}, CS {generated['cs']:.3f} "
                 f"({seconds:.0f} s)")
             rows.append(Row(section, label,

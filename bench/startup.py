@@ -1,7 +1,7 @@
 """Section 5: seconds from process start to the first finished train step.
 
-A fresh process runs a tiny real training through `training.train` (rabbit preset, 256 drawings,
-one epoch) with `make_train_step` wrapped so the first step's completion is timed (its statistics
+A fresh process runs a tiny real training through `dcgan.train` (rabbit preset, 256 drawings,
+one epoch) with `make_train_step` wrapped (the name the DCGAN run calls) so the first step's completion is timed (its statistics
 are read, so the step has really finished). For comparison a second fresh process runs the seed 001
 code (`seed001_tutorial.py`) up to its first `train_step`. Times are measured from the kernel's
 process start (`psutil.Process().create_time()`), so interpreter and import time count.
@@ -27,11 +27,12 @@ def _since_start() -> float:
 
 
 def child_sketchdraw(mirror: str, runs_dir: str) -> dict:
-    from sketchdraw import experiments, training
+    from sketchdraw import dcgan
+    from sketchdraw.dcgan import run as dcgan_run
 
     imported = _since_start()
     first: dict = {}
-    make_train_step = training.make_train_step
+    make_train_step = dcgan_run.make_train_step
 
     def timed_make_train_step(*args, **kwargs):
         step = make_train_step(*args, **kwargs)
@@ -45,10 +46,10 @@ def child_sketchdraw(mirror: str, runs_dir: str) -> dict:
 
         return step_that_reports
 
-    training.make_train_step = timed_make_train_step
-    config = experiments.resolve("rabbit", name="startup", runs_dir=runs_dir, epochs=1, limit=256,
+    dcgan_run.make_train_step = timed_make_train_step
+    config = dcgan.resolve("rabbit", name="startup", runs_dir=runs_dir, epochs=1, limit=256,
                                  checkpoint_every=1, progress=False, mirror=mirror)
-    training.train(config)
+    dcgan.train(config)
     return {"first_step": first["seconds"], "imported": imported, "whole_run": _since_start()}
 
 
@@ -79,7 +80,7 @@ def measure(mirror: Path, log: Callable[[str], None] = print) -> list:
     with tempfile.TemporaryDirectory(prefix="sketchdraw-bench-") as runs_dir:
         ours = _run_child("sketchdraw", str(mirror), runs_dir)
         seed = _run_child("seed001", str(mirror), runs_dir)
-    return [Row("5 start-up", "process start to first finished train step (training.train)",
+    return [Row("5 start-up", "process start to first finished train step (dcgan.train)",
                 f"{ours['first_step']:.1f} s", "none set", "-",
                 f"imports done at {ours['imported']:.1f} s; tiny run (1 step, grid, checkpoint, "
                 f"GIF, plots, generator.keras, pages) finished at {ours['whole_run']:.1f} s; "

@@ -3,8 +3,8 @@ and (on a GPU) mixed precision and several steps per `tf.function` call.
 
 Contestants, all on the same real rabbit drawings (tiled in memory), the `tutorial` architecture
 and the same batch size:
-- sketchdraw: `training.make_train_step` fed by `pipeline.image_dataset`, driven by
-  `training.run_epoch` exactly as `training.train` does (progress bar off);
+- sketchdraw: `dcgan.make_train_step` fed by `pipeline.image_dataset`, driven by
+  `loop.run_epoch` exactly as `dcgan.train` does (progress bar off);
 - seed 001: `seed001_tutorial.py`, the tutorial's module-global `@tf.function train_step` fed by
   `from_tensor_slices(float32).shuffle(len).batch(256)`;
 - seed 000: `seed000_keras_loop.py`, `predict` + three `train_on_batch` calls per batch;
@@ -33,29 +33,29 @@ def sketchdraw_contestant(images: np.ndarray, batch_size: int, steps_per_call: i
                           name: str = "sketchdraw") -> Contestant:
     import tensorflow as tf
 
-    from sketchdraw import experiments, losses, pipeline, training
+    from sketchdraw import dcgan, loop, losses, pipeline, skeleton
 
-    config = experiments.resolve("rabbit", batch_size=batch_size, progress=False)
-    training.keras_seed(config.seed)
-    strategy = training.choose_strategy()
+    config = dcgan.resolve("rabbit", batch_size=batch_size, progress=False)
+    skeleton.keras_seed(config.seed)
+    strategy = dcgan.choose_strategy()
     with strategy.scope():
-        generator, discriminator = training.build_models(config)
-        generator_optimizer = training.adam(config.generator_learning_rate, config.generator_beta1,
+        generator, discriminator = dcgan.build_models(config)
+        generator_optimizer = skeleton.adam(config.generator_learning_rate, config.generator_beta1,
                                             generator, config.generator_beta2)
-        discriminator_optimizer = training.adam(config.discriminator_learning_rate,
+        discriminator_optimizer = skeleton.adam(config.discriminator_learning_rate,
                                                 config.discriminator_beta1, discriminator,
                                                 config.discriminator_beta2)
-    step = training.make_train_step(generator, discriminator, generator_optimizer,
-                                    discriminator_optimizer, losses.get(config.loss), batch_size,
-                                    config.noise_dim, strategy)
+    step = dcgan.make_train_step(generator, discriminator, generator_optimizer,
+                                 discriminator_optimizer, losses.get(config.loss), batch_size,
+                                 config.noise_dim, strategy)
     dataset = pipeline.image_dataset(images, batch_size, (28, 28, 1), seed=config.seed)
 
     if steps_per_call == 1:
         batches = endless(strategy.experimental_distribute_dataset(dataset))
 
         def run(steps: int) -> int:
-            training.run_epoch(step, itertools.islice(batches, steps), steps, batch_size,
-                               description=name, progress=False)
+            loop.run_epoch(step, itertools.islice(batches, steps), steps, batch_size,
+                           description=name, progress=False)
             return steps * batch_size
 
         return Contestant(name, run)

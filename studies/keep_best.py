@@ -1,11 +1,11 @@
 """What keep_best's choice is worth (issue 11): every measured epoch's generator of a keep_best run,
 measured on held-out drawings, beside the quality curve that the choice is made on.
 
-    python bench/keep_best.py runs/rabbit_small_r7s0 runs/rabbit_small_r7s1 --from-epoch 450 \
-        --tolerances 0,0.1,0.2,0.3 --write bench/results/keep-best-rabbit-2026-11-22.md
+    python studies/keep_best.py runs/rabbit_small_r7s0 runs/rabbit_small_r7s1 --from-epoch 450 \
+        --tolerances 0,0.1,0.2,0.3 --write studies/results/keep-best-rabbit-2026-11-22.md
 
 A keep_best run saves each measured epoch's generator (`generators/epoch_NNNN.keras`) and keeps the
-one `evaluation.choose_best(history, tolerance)` picks from the quality curve: the run's drawings
+one `quality.choose_best(history, tolerance)` picks from the quality curve: the run's drawings
 against its own training drawings, `QUALITY_SAMPLES` of them, one noise draw. Here each generator from
 `--from-epoch` on (and every epoch some tolerance picks) draws `--samples` drawings `--draws` times
 and is measured like `make evaluate DRAWS=n` against the held-out real drawings, so the table shows
@@ -22,8 +22,6 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def kept_epochs(run_dir) -> dict[int, Path]:
@@ -44,8 +42,9 @@ def average_generator(paths: list[Path], into: Path) -> Path:
     import keras
     import numpy as np
 
+    from sketchdraw.dcgan.run import EMA_REFRESH_COUNT
+    from sketchdraw.sampling import save_generator
     from sketchdraw.stabilisers import refresh_batch_norm
-    from sketchdraw.training import EMA_REFRESH_COUNT, save_generator
 
     models = [keras.models.load_model(path, compile=False) for path in paths]
     average = models[-1]
@@ -57,7 +56,7 @@ def average_generator(paths: list[Path], into: Path) -> Path:
 
 
 def parse_tolerances(text: str) -> list[float]:
-    from sketchdraw.evaluation import check_best_tolerance
+    from sketchdraw.dcgan.settings import check_best_tolerance
 
     try:
         return [check_best_tolerance(float(part)) for part in text.split(",") if part.strip()]
@@ -68,7 +67,7 @@ def parse_tolerances(text: str) -> list[float]:
 def main(argv=None) -> int:
     import metric_noise
 
-    from sketchdraw import evaluation
+    from sketchdraw import quality
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="finished keep_best Quick, Draw! run folders")
@@ -87,8 +86,8 @@ def main(argv=None) -> int:
     results = {}
     for run_dir in args.runs:
         kept = kept_epochs(run_dir)
-        curve = {row["epoch"]: row for row in evaluation.kept_rows(run_dir)}
-        chosen = {tolerance: evaluation.choose_best(list(curve.values()), tolerance) for tolerance in tolerances}
+        curve = {row["epoch"]: row for row in quality.kept_rows(run_dir)}
+        chosen = {tolerance: quality.choose_best(list(curve.values()), tolerance) for tolerance in tolerances}
         wanted = sorted({epoch for epoch in kept if epoch >= args.from_epoch}
                         | {row["epoch"] for row in chosen.values() if row})
         measured = {}
@@ -110,7 +109,7 @@ def main(argv=None) -> int:
             print(f"{run_dir} average of epochs {last[0]}-{last[-1]} ({len(last)} kept generators): "
                   f"{metric_noise.describe(row)}", flush=True)
     if args.write:
-        command = "python bench/keep_best.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        command = "python studies/keep_best.py " + " ".join(sys.argv[1:] if argv is None else argv)
         for path in write_results(args.write, results, args.draws, args.samples, command):
             print(f"wrote {path}")
     return 0

@@ -1,12 +1,12 @@
 """How much the final metrics move with the generator's noise draw alone (issue 11), and what
 truncating the noise trades.
 
-    python bench/metric_noise.py runs/ablation-384k/rabbit-ema999_translation-s2 runs/rabbit_small
-    python bench/metric_noise.py runs/rabbit_small --truncation 0,3,2.5,2,1.5 \
-        --write bench/results/truncation-rabbit-2026-11-22.md
+    python studies/metric_noise.py runs/ablation-384k/rabbit-ema999_translation-s2 runs/rabbit_small
+    python studies/metric_noise.py runs/rabbit_small --truncation 0,3,2.5,2,1.5 \
+        --write studies/results/truncation-rabbit-2026-11-22.md
 
 Each run's generator draws `--samples` drawings `--draws` times (noise seeds 0, 1, ...), each set
-measured like `make evaluate DRAWS=n` (`evaluation.measure_draws`) against the same real references
+measured like `make evaluate DRAWS=n` (`quality.measure_draws`) against the same real references
 with the ablation's judge; prints the mean, standard deviation, min and max of CS and KID per run,
 the means of GD and memorisation, and how many of issue 11's four targets the means meet. A
 difference between two runs, or between a run and a target, that is smaller than these spreads is
@@ -29,8 +29,6 @@ import statistics
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 METRICS = (("cs", "CS", "higher"), ("kid_mean", "KID", "lower"), ("gd", "GD", "higher"),
            ("memorisation_distance", "memorisation", "higher"))
 
@@ -39,22 +37,22 @@ def measure(run_dir: str, judge, draws: int, samples: int, last: bool = False,
             truncations=(None,), path=None) -> list[dict]:
     """One row per truncation: {"truncation", "draws": {metric: [value per draw]}, "real": row}.
     `path`: a generator file of the run to measure instead of its generator.keras."""
-    from sketchdraw import evaluation, sampling, training
+    from sketchdraw import dcgan, quality, sampling
     from sketchdraw.artifacts import RunFolder
 
-    config = dataclasses.replace(evaluation.load_run_config(run_dir), progress=False)
+    config = dataclasses.replace(quality.load_run_config(run_dir), progress=False)
     if last:  # a keep_best run: its last epoch's generator instead of the kept one
         path = RunFolder(run_dir).last_generator_path
         if not path.is_file():
             raise SystemExit(f"{run_dir} has no {path.name}: --last is for runs trained with keep_best")
     generator = sampling.load_generator(run_dir, path)
-    train = training.load_training_images(config)
-    reference = evaluation.reference_drawings(config, judge, samples, train, None, 0, False)
+    train = dcgan.load_training_images(config)
+    reference = quality.reference_drawings(config, judge, samples, train, None, 0, False)
     rows = []
     for truncation in truncations:
         truncation = config.truncation if truncation is None else truncation
-        measured = evaluation.measure_draws(generator, draws, samples, config.category, judge, reference,
-                                            train, truncation=truncation)
+        measured = quality.measure_draws(generator, draws, samples, config.category, judge, reference,
+                                         train, truncation=truncation)
         rows.append({"truncation": truncation, "real": measured["real_held_out"],
                      "draws": {key: [row[key] for row in measured["generated_draws"]]
                                for key, _, _ in METRICS}})
@@ -185,7 +183,7 @@ def main(argv=None) -> int:
                 which += f", truncation {truncation_label(row['truncation'])}"
             print(f"{run_dir} ({args.draws} draws of {args.samples}{which}): {describe(row)}", flush=True)
     if args.write:
-        command = "python bench/metric_noise.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        command = "python studies/metric_noise.py " + " ".join(sys.argv[1:] if argv is None else argv)
         for path in write_results(args.write, measured, args.draws, args.samples, command):
             print(f"wrote {path}")
     return 0

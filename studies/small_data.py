@@ -1,24 +1,28 @@
 """The small-data ablation (issue 11): settings x seeds on the first N drawings of a category, each
 trained to the same images-seen budget, measured with the project's own metrics.
 
-    python bench/small_data.py                       # the whole table on rabbit, seeds 1 and 2
-    python bench/small_data.py --category flower --settings seed001,rabbit_small --seeds 1,2
+    python studies/small_data.py                     # the whole table on rabbit, seeds 1 and 2
+    python studies/small_data.py --category flower --settings seed001,rabbit_small --seeds 1,2
     make ablation [CATEGORY=cat] [SETTINGS=a,b] [SEEDS=1,2] [IMAGES=128000] [WORKERS=2]
 
-Every run trains through `training.train` on the first `--train` drawings (`limit`, so the rest of
+Every run trains through `dcgan.train` on the first `--train` drawings (`limit`, so the rest of
 the file stays unseen for the reference row), for the epochs that make `--images` images seen at
 its batch size, with the quality callback measuring CS and KID along the way (history.csv,
-quality.png), then `evaluation.evaluate` writes its metrics.json. Runs go to
+quality.png), then `quality.evaluate` writes its metrics.json. Runs go to
 `<runs-dir>/<category>-<setting>-s<seed>` and are resumed/skipped when rerun, so an interrupted
 ablation continues where it stopped. `--workers` runs that many trainings at once, each a
 subprocess with its share of the CPU threads (two one-thread runs beat one two-thread run on
 these small models).
 
-The table (`bench/results/small-data-<category>[-<N>k]-<date>.md`, the budget named when it is not
+The table (`studies/results/small-data-<category>[-<N>k]-<date>.md`, the budget named when it is not
 the default 128k) holds one row per setting and seed — the ones asked for and every other run of
 the category already measured at this budget in the runs folder, so running two more settings adds
 rows instead of replacing the table — the mean per setting, the real held-out row and the issue's
 four targets, judged per row.
+
+The studies (this script, metric_noise.py, keep_best.py) are run as scripts, `python studies/X.py`:
+Python puts the script's own folder first on sys.path, so they import each other as plain
+siblings (`import small_data`) and need nothing of bench/.
 """
 
 from __future__ import annotations
@@ -36,11 +40,8 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import mirror_folder  # noqa: E402
-
-RESULTS_DIR = REPO_ROOT / "bench" / "results"
+RESULTS_DIR = REPO_ROOT / "studies" / "results"
+MIRROR_ENVIRONMENT = "SKETCHDRAW_QUICKDRAW_MIRROR"
 DRAWINGS_PER_CATEGORY = 450  # the classifier's first N per category; the GAN's training set size
 DEFAULT_IMAGES = 128_000  # images seen per run
 DEFAULT_RUNS_DIR = "runs/ablation"
@@ -62,7 +63,7 @@ SETTINGS["batch32"] = ("rabbit", {**SETTINGS["upsample"][1], "batch_size": 32})
 SETTINGS["batch32_ema"] = ("rabbit", {**SETTINGS["batch32"][1], "ema_decay": 0.99})
 SETTINGS["batch16"] = ("rabbit", {**SETTINGS["upsample"][1], "batch_size": 16})
 # The second round, each one ingredient on top of batch32_ema (the first rabbit_small preset).
-# Measured (bench/results/small-data-rabbit[-384k]-2026-11-22.md): r1, ema999 at 128k; decay, ema999
+# Measured (studies/results/small-data-rabbit[-384k]-2026-11-22.md): r1, ema999 at 128k; decay, ema999
 # at 384k. Defined, not yet measured: hinge, spectral_norm, page_augment, page_translation, flip, ttur.
 for _name, _change in {"hinge": {"loss": "hinge"}, "spectral_norm": {"spectral_norm": True},
                        "page_augment": {"augment": "page_translation,page_cutout"},
@@ -112,6 +113,17 @@ LADDER = ["seed001", "adam", "upsample", "batch64", "batch32", "batch16", "diffa
           "batch64_ema", "batch32_ema"]
 
 
+def mirror_folder() -> Path:
+    """The Quick, Draw! numpy_bitmap mirror: $SKETCHDRAW_QUICKDRAW_MIRROR or ../shared/data/...
+    (it must hold rabbit.npy, the category the studies are about)."""
+    configured = os.environ.get(MIRROR_ENVIRONMENT)
+    folder = Path(configured) if configured else REPO_ROOT.parent / "shared" / "data" / "quickdraw" / "numpy_bitmap"
+    if not (folder / "rabbit.npy").is_file():
+        raise SystemExit(f"the studies need real rabbit drawings: {folder / 'rabbit.npy'} is missing; "
+                         f"set {MIRROR_ENVIRONMENT} to a folder of numpy_bitmap .npy files")
+    return folder
+
+
 def run_name(category: str, setting: str, seed: int) -> str:
     return f"{category}-{setting}-s{seed}"
 
@@ -120,21 +132,21 @@ def make_config(setting: str, seed: int, category: str, train: int, images: int,
                 mirror: str, quality_every_images: int):
     """The RunConfig of one (setting, seed): epochs for the budget, checkpoints where the quality
     callback measures. Returns (config, quality_every_epochs)."""
-    from sketchdraw import experiments, training
+    from sketchdraw import dcgan, pipeline
 
     if setting not in SETTINGS:
         from sketchdraw.registry import unknown_name_message
 
         raise SystemExit(unknown_name_message("setting", setting, SETTINGS))
     preset, overrides = SETTINGS[setting]
-    batch_size = overrides.get("batch_size", experiments.preset(preset).batch_size)
+    batch_size = overrides.get("batch_size", dcgan.preset(preset).batch_size)
     if batch_size > train:
         raise SystemExit(f"setting {setting}: batch size {batch_size} is larger than the {train} "
                          "training drawings")
-    per_epoch = training.images_per_epoch(train, batch_size)
+    per_epoch = pipeline.images_per_epoch(train, batch_size)
     epochs = max(1, math.ceil(images / per_epoch))
     every = max(1, round(quality_every_images / per_epoch))
-    config = experiments.resolve(
+    config = dcgan.resolve(
         preset, **{**overrides, "category": category, "name": run_name(category, setting, seed),
                    "runs_dir": runs_dir, "limit": train, "limit_seed": None, "epochs": epochs,
                    "seed": seed, "mirror": mirror, "checkpoint_every": every, "quality_every": every,
@@ -149,7 +161,7 @@ def run_one(args) -> None:
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    from sketchdraw import evaluation, training
+    from sketchdraw import dcgan, quality
     from sketchdraw.artifacts import RunFolder
 
     config, every = make_config(args.one, args.seed_value, args.category, args.train, args.images,
@@ -160,12 +172,12 @@ def run_one(args) -> None:
         return
     classifier = classifier_for(args)
     start = time.perf_counter()
-    callback = evaluation.quality_callback(config, every=every, samples=450, classifier=classifier,
-                                           progress=False, keep_best=config.keep_best)
-    training.train(config, callbacks=[callback])
+    callback = quality.quality_callback(config, every=every, samples=450, classifier=classifier,
+                                        progress=False, keep_best=config.keep_best)
+    dcgan.train(config, callbacks=[callback])
     seconds = time.perf_counter() - start
-    document = evaluation.evaluate(config.run_dir, samples=1000, classifier=classifier,
-                                   progress=False)
+    document = quality.evaluate(config.run_dir, samples=1000, classifier=classifier,
+                                progress=False)
     document["train_seconds"] = round(seconds, 1)
     from sketchdraw.atomicfiles import atomic_write_text
 
@@ -177,11 +189,11 @@ def run_one(args) -> None:
 
 
 def classifier_for(args):
-    from sketchdraw import evaluation
+    from sketchdraw import quality
 
-    categories = evaluation.choose_categories(args.category, args.classifier_categories, args.mirror)
-    return evaluation.domain_classifier(categories, DRAWINGS_PER_CATEGORY, args.mirror,
-                                        progress=False)
+    categories = quality.choose_categories(args.category, args.classifier_categories, args.mirror)
+    return quality.domain_classifier(categories, DRAWINGS_PER_CATEGORY, args.mirror,
+                                     progress=False)
 
 
 def run_all(args, settings: list[str], seeds: list[int]) -> None:
@@ -221,12 +233,12 @@ def run_all(args, settings: list[str], seeds: list[int]) -> None:
 
 # -- the table -------------------------------------------------------------------------------------
 def collect(runs_dir: str, category: str, settings: list[str], seeds: list[int]) -> list[dict]:
-    from sketchdraw import evaluation
+    from sketchdraw import quality
 
     rows = []
     for setting in settings:
         for seed in seeds:
-            document = evaluation.read_metrics(Path(runs_dir) / run_name(category, setting, seed))
+            document = quality.read_metrics(Path(runs_dir) / run_name(category, setting, seed))
             if document is not None:
                 rows.append({"setting": setting, "seed": seed, "document": document})
     return rows
@@ -236,14 +248,14 @@ def measured_runs(runs_dir: str, category: str, images: int, train: int) -> tupl
     """The settings and seeds of every run of `category` in `runs_dir` that has been measured at this
     budget (images seen within one epoch of `images`), so a table written after running a few
     settings still holds the rows of the others. Settings in the ladder's order, seeds ascending."""
-    from sketchdraw import evaluation
+    from sketchdraw import quality
 
     found = set()
     for folder in Path(runs_dir).glob(f"{category}-*-s*"):
         setting, _, seed = folder.name[len(category) + 1:].rpartition("-s")
         if setting not in SETTINGS or not seed.isdigit() or not folder.is_dir():
             continue
-        document = evaluation.read_metrics(folder)
+        document = quality.read_metrics(folder)
         if document is not None and images <= document.get("images_seen", -1) < images + train:
             found.add((setting, int(seed)))
     settings = {setting for setting, _ in found}
@@ -257,8 +269,9 @@ def calibration_rows(args, neighbours: int = 3, count: int = 450) -> list[dict]:
     from the rabbits as cats are. Only drawings after the judge's first N of each category."""
     import numpy as np
 
-    from sketchdraw import metrics, quickdraw
-    from sketchdraw.classifier import features_and_probabilities
+    from sketchdraw import quickdraw
+    from sketchdraw.quality import metrics
+    from sketchdraw.quality.classifier import features_and_probabilities
 
     judge_model = classifier_for(args)
     everything = quickdraw.load_bitmaps(args.category, mirror=args.mirror, progress=False)
@@ -348,7 +361,7 @@ def write_results(args, rows: list[dict]) -> Path:
     classifier = rows[0]["document"]["classifier"] if rows else {}
     text = (f"# Small-data ablation on {args.category}: first {args.train} drawings, "
             f"{args.images:,} images seen per run\n\n"
-            f"Command: `python bench/small_data.py --category {args.category} --settings "
+            f"Command: `python studies/small_data.py --category {args.category} --settings "
             f"{','.join(args.settings)} --seeds {','.join(map(str, args.seeds))} --images {args.images}"
             f"{'' if args.runs_dir == DEFAULT_RUNS_DIR else ' --runs-dir ' + args.runs_dir}`\n\n"
             f"Judge: {len(classifier.get('categories', []))}-category classifier, held-out accuracy "
@@ -372,16 +385,16 @@ def save_figures(args, rows: list[dict]) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sketchdraw import evaluation
+    from sketchdraw import quality
     from sketchdraw.atomicfiles import atomic_write_bytes
 
     saved = []
     folders = [Path(args.runs_dir) / run_name(args.category, row["setting"], row["seed"]) for row in rows]
     first_seed = [folder for folder, row in zip(folders, rows) if row["seed"] == rows[0]["seed"]]
-    curves = evaluation.plot_quality_curves(folders, losses_when_unmeasured=False, by_images=True,
-                                            log_kid=True)
-    grids = evaluation.plot_final_grids(first_seed) if first_seed else None
-    balance = evaluation.plot_discriminator_balance(folders)
+    curves = quality.plot_quality_curves(folders, losses_when_unmeasured=False, by_images=True,
+                                         log_kid=True)
+    grids = quality.plot_final_grids(first_seed) if first_seed else None
+    balance = quality.plot_discriminator_balance(folders)
     for figure, stem in ((curves, "quality"), (grids, "grids"), (balance, "balance")):
         if figure is None:
             continue

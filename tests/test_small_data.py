@@ -1,10 +1,10 @@
-"""The small-data ablation runner (bench/small_data.py, `make ablation`, issue 11) end to end.
+"""The small-data ablation runner (studies/small_data.py, `make ablation`, issue 11) end to end.
 
 Two settings x one seed on the first 450 real rabbits with a tiny budget, two worker subprocesses:
 every run trains, gets its quality curve and metrics.json, the table has a row per run, the real
 row, real cat drawings measured as if generated (for scale) and the targets; the figures are
 saved; a second call skips the finished runs; a table written for one setting keeps the other
-measured runs' rows; bench/metric_noise.py measures a run's spread over noise draws; unknown
+measured runs' rows; studies/metric_noise.py measures a run's spread over noise draws; unknown
 settings are refused with the close names. The figures are not checked (a 600-image run draws
 nothing), only that they are there.
 """
@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = REPO_ROOT / "bench" / "small_data.py"
+STUDIES = REPO_ROOT / "studies"
+SCRIPT = STUDIES / "small_data.py"
 _spec = importlib.util.spec_from_file_location("small_data", SCRIPT)
 small_data = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(small_data)
@@ -70,10 +71,10 @@ def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_pa
     assert "| batch64 | 3 |" in results.read_text()
     assert "--settings seed001,batch64 --seeds 3" in results.read_text()
 
-    # bench/metric_noise.py: the spread of CS and KID over noise draws of one finished run.
+    # studies/metric_noise.py: the spread of CS and KID over noise draws of one finished run.
     environment = {**os.environ, "SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror),
                    "TF_CPP_MIN_LOG_LEVEL": "3"}
-    noise = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "metric_noise.py"),
+    noise = subprocess.run([sys.executable, str(STUDIES / "metric_noise.py"),
                             str(tmp_path / "runs" / "rabbit-batch64-s3"), "--draws", "2", "--samples",
                             "40", "--classifier-categories", "rabbit,cat"],
                            cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
@@ -81,7 +82,7 @@ def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_pa
     assert "rabbit-batch64-s3 (2 draws of 40): CS " in noise.stdout and "KID " in noise.stdout
     assert "GD " in noise.stdout and "targets met on the means " in noise.stdout
     table = tmp_path / "truncation.md"
-    traded = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "metric_noise.py"),
+    traded = subprocess.run([sys.executable, str(STUDIES / "metric_noise.py"),
                              str(tmp_path / "runs" / "rabbit-batch64-s3"), "--draws", "2", "--samples",
                              "40", "--classifier-categories", "rabbit,cat", "--truncation", "0,1",
                              "--write", str(table)],
@@ -92,11 +93,11 @@ def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_pa
     rows = [line.split("|")[1:3] for line in table.read_text().splitlines() if line.startswith("| rabbit")]
     assert [cell.strip() for _, cell in rows] == ["off", "1"]
     assert table.with_suffix(".png").is_file()
-    bad = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "metric_noise.py"),
+    bad = subprocess.run([sys.executable, str(STUDIES / "metric_noise.py"),
                           str(tmp_path / "runs" / "rabbit-batch64-s3"), "--truncation", "2,-1"],
                          cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
     assert bad.returncode != 0 and "--truncation takes thresholds" in bad.stderr
-    last = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "metric_noise.py"),
+    last = subprocess.run([sys.executable, str(STUDIES / "metric_noise.py"),
                            str(tmp_path / "runs" / "rabbit-batch64-s3"), "--last", "--draws", "2",
                            "--samples", "40", "--classifier-categories", "rabbit,cat"],
                           cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
@@ -149,30 +150,31 @@ def test_the_rabbit_small_preset_runs_and_is_measured_against_unseen_rabbits(tmp
     assert metrics["real_held_out"]["count"] == 300 and metrics["generated"]["count"] == 300
 
 
-def test_keep_best_bench_measures_each_kept_epoch_and_each_tolerances_pick(tmp_path, quickdraw_mirror):
-    """bench/keep_best.py on a real 3-epoch keep_best run (every epoch measured and kept)."""
-    from sketchdraw import evaluation, experiments, training
+def test_keep_best_study_measures_each_kept_epoch_and_each_tolerances_pick(tmp_path, quickdraw_mirror):
+    """studies/keep_best.py on a real 3-epoch keep_best run (every epoch measured and kept)."""
+    from sketchdraw import dcgan, quality
+    from sketchdraw.artifacts import RunFolder
 
-    config = experiments.resolve("rabbit", name="kept", limit=160, batch_size=32, epochs=3,
-                                 checkpoint_every=1, quality_every=1, keep_best=True,
-                                 keep_best_tolerance=0.5, runs_dir=str(tmp_path / "runs"),
-                                 progress=False, mirror=str(quickdraw_mirror))
-    judge = evaluation.domain_classifier(["cat", "rabbit"], small_data.DRAWINGS_PER_CATEGORY,
-                                         str(quickdraw_mirror), progress=False)
-    callback = evaluation.quality_callback(config, every=1, samples=100, classifier=judge,
-                                           progress=False, keep_best=True)
-    training.train(config, callbacks=[callback])
+    config = dcgan.resolve("rabbit", name="kept", limit=160, batch_size=32, epochs=3,
+                           checkpoint_every=1, quality_every=1, keep_best=True,
+                           keep_best_tolerance=0.5, runs_dir=str(tmp_path / "runs"),
+                           progress=False, mirror=str(quickdraw_mirror))
+    judge = quality.domain_classifier(["cat", "rabbit"], small_data.DRAWINGS_PER_CATEGORY,
+                                      str(quickdraw_mirror), progress=False)
+    callback = quality.quality_callback(config, every=1, samples=100, classifier=judge,
+                                        progress=False, keep_best=True)
+    dcgan.train(config, callbacks=[callback])
     run = tmp_path / "runs" / "kept"
-    assert evaluation.read_best(run)["tolerance"] == 0.5
+    assert quality.read_best(run)["tolerance"] == 0.5
     table = tmp_path / "keep-best.md"
     environment = {**os.environ, "SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror),
                    "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "keep_best.py"), str(run),
+    done = subprocess.run([sys.executable, str(STUDIES / "keep_best.py"), str(run),
                            "--draws", "2", "--samples", "40", "--from-epoch", "2", "--tolerances", "0,1", "--average-last", "2",
                            "--classifier-categories", "rabbit,cat", "--write", str(table)],
                           cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    history = training.RunFolder(run).read_history()
+    history = RunFolder(run).read_history()
     lowest = min(history, key=lambda row: row["kid_mean"])["epoch"]
     assert f"tolerance 0: keeps epoch {lowest}: CS " in done.stdout
     measured = {int(line.split(" epoch ")[1].split()[0]) for line in done.stdout.splitlines()
@@ -183,15 +185,15 @@ def test_keep_best_bench_measures_each_kept_epoch_and_each_tolerances_pick(tmp_p
             if line.startswith("| kept |")] == [str(epoch) for epoch in sorted(measured)]
     picks = [tuple(cell.strip() for cell in line.split("|")[2:4]) for line in per_tolerance.splitlines()
              if line.startswith("| kept |")]
-    assert picks == [("0", str(lowest)), ("1", str(evaluation.choose_best(history, 1.0)["epoch"])),
+    assert picks == [("0", str(lowest)), ("1", str(quality.choose_best(history, 1.0)["epoch"])),
                      ("(the weights' average)", "2–3")]
     assert "kept average of epochs 2-3 (2 kept generators): CS " in done.stdout
     assert table.with_suffix(".png").is_file()
-    unkept = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "keep_best.py"), str(tmp_path),
+    unkept = subprocess.run([sys.executable, str(STUDIES / "keep_best.py"), str(tmp_path),
                              "--classifier-categories", "rabbit,cat"],
                             cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600)
     assert unkept.returncode != 0 and "train it with keep_best=true" in unkept.stderr
-    bad = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "keep_best.py"), str(run),
+    bad = subprocess.run([sys.executable, str(STUDIES / "keep_best.py"), str(run),
                           "--tolerances", "0,2"], cwd=tmp_path, env=environment, capture_output=True,
                          text=True, timeout=600)
     assert bad.returncode != 0 and "--tolerances takes fractions" in bad.stderr
