@@ -169,21 +169,17 @@ def _set_items(items, hints=None) -> dict:
 
 
 def notebook_parameters(notebook: Path, experiment: str, overrides: dict) -> dict:
-    """Papermill parameters: the notebook's own parameters by name, every other setting in its
-    `settings` dict (so `--set ema_decay=0.999` reaches the run although the cell has no such line)."""
+    """Papermill parameters: the experiment and every override that is not None, each by its own
+    name in the notebook's parameters cell (generated from the settings, so every setting has one)."""
     import papermill
 
     cell = papermill.inspect_notebook(str(notebook))
     given = {key: value for key, value in overrides.items() if value is not None}
-    parameters = {"experiment": experiment}
-    parameters.update({key: value for key, value in given.items() if key in cell})
-    extra = {key: value for key, value in given.items() if key not in cell}
-    if extra:
-        if "settings" not in cell:
-            raise ValueError(f"{notebook.name} takes no settings other than "
-                             f"{', '.join(sorted(cell))}; got {', '.join(sorted(extra))}")
-        parameters["settings"] = extra
-    return parameters
+    missing = sorted(set(given) - set(cell))
+    if missing:
+        raise ValueError(f"{notebook.name} has no parameter for {', '.join(missing)}: regenerate "
+                         "it (python tools/make_notebooks.py) or run the family's own notebook")
+    return {"experiment": experiment, **given}
 
 
 def sample_command(arguments: argparse.Namespace) -> int:
