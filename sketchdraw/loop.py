@@ -178,14 +178,16 @@ def decay_start_epoch(epochs: int, fraction: float) -> int:
 
 def run_epoch(steps, distributed_dataset, steps_per_epoch: int, batch_size: int,
               description: str, progress: bool = True, schedule=None, batches_done=None,
-              detector=None, summary: Callable[[dict], str] | None = None) -> dict:
+              detector=None, summary: Callable[[dict], str] | None = None,
+              count_updates: bool = True) -> dict:
     """One pass over the data; returns the epoch's mean statistics, seconds and images/s.
 
     `steps` is a compiled step taking one batch (a tensor or a tuple, as the dataset yields it),
     or a dict of variants ("both", "generator", "discriminator") that `schedule(batch index)` picks
     from. `detector` (a StuckDetector) sees every batch's losses and raises the learning rates
     when they stop moving. `summary(row)` words the line printed after the epoch (default: the
-    generator and discriminator losses).
+    generator and discriminator losses). `count_updates`: the row counts each network's updates
+    (a family whose every batch updates all its networks may leave them out).
     """
     if callable(steps):
         steps = {"both": steps}
@@ -220,7 +222,8 @@ def run_epoch(steps, distributed_dataset, steps_per_epoch: int, batch_size: int,
         batches_done.assign_add(count)
     seconds = time.perf_counter() - start
     row = epoch_row(totals, count, batch_size, seconds)
-    row.update(updates)
+    if count_updates:
+        row.update(updates)
     if detector is not None:
         row["learning_rate_raises"] = raises
     if progress:

@@ -154,7 +154,7 @@ class CycleRun(skeleton.FamilyRun):
         for optimizer in self.optimizers.values():
             optimizer.learning_rate.assign(rate)
         row = run_epoch(self.step, self.dataset, self.steps_per_epoch, config.batch_size,
-                        description, config.progress, summary=_summary)
+                        description, config.progress, summary=_summary, count_updates=False)
         row["learning_rate"] = rate
         return row
 
