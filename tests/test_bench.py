@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 EXPECTED_FIGURES = [
@@ -32,6 +34,8 @@ EXPECTED_FIGURES = [
 ]
 
 
+# about 2.5 minutes on 2 cores: `make test-slow` (and `make bench QUICK=1`) run it
+@pytest.mark.slow
 def test_quick_benchmark_reports_every_row(quickdraw_mirror, tmp_path):
     output = tmp_path / "results.md"
     environment = {**os.environ, "SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror),

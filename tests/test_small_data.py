@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STUDIES = REPO_ROOT / "studies"
 SCRIPT = STUDIES / "small_data.py"
@@ -127,6 +129,9 @@ def test_an_unknown_setting_is_refused_with_the_close_names(tmp_path, quickdraw_
     assert not (tmp_path / "runs").exists()
 
 
+# about 4 minutes on 2 cores (two classifiers trained): `make test-slow` runs it; the preset's
+# settings through the notebook are checked in seconds by tests/test_notebooks.py
+@pytest.mark.slow
 def test_the_rabbit_small_preset_runs_and_is_measured_against_unseen_rabbits(tmp_path, quickdraw_mirror):
     # `make run EXPERIMENT=rabbit_small` then `make evaluate RUN=runs/rabbit_small`, for one epoch:
     # the run trains on the first 450 of the shared 900 rabbits, and evaluate's default judge
