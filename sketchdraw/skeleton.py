@@ -32,6 +32,7 @@ class FamilyRun:
     def __init__(self, config: Settings, log: Callable[[str], None] | None = None):
         self.config = config
         self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
+        self.extras: dict = {}  # the family's own outputs, read as attributes of the result
 
     def check_settings(self) -> None:
         """Before the folder is touched: the settings alone (ValueError names field and fix)."""
@@ -117,8 +118,7 @@ def train(family_run: FamilyRun, callbacks: Iterable[EpochCallback] = ()) -> Run
                                   family_run.shown_generator)
         family_run.finish(run)
         publish_pages(run)
-    return RunResult(run, family_run.models(), loop.trained_epochs,
-                     getattr(family_run, "extras", {}))
+    return RunResult(run, family_run.models(), loop.trained_epochs, family_run.extras)
 
 
 # -- small helpers every family's build uses -------------------------------------------------------

@@ -133,6 +133,7 @@ class CycleRun(skeleton.FamilyRun):
             _domain_dataset(self.images_x, config, self.steps_per_epoch, config.seed),
             _domain_dataset(self.images_y, config, self.steps_per_epoch, config.seed + 1)))
         networks, optimizers = self.networks, self.optimizers
+        self.extras["networks"] = networks
         self.step = make_cycle_train_step(
             networks.generator_x2y, networks.generator_y2x, networks.discriminator_x,
             networks.discriminator_y, optimizers["generator_x2y"], optimizers["generator_y2x"],
@@ -174,10 +175,6 @@ class CycleRun(skeleton.FamilyRun):
 
     def models(self) -> dict:
         return vars(self.networks)
-
-    @property
-    def extras(self) -> dict:
-        return {"networks": self.networks}
 
 
 def train_cycle(config: CycleConfig, images_x: np.ndarray | None = None,

@@ -44,7 +44,6 @@ class Sketch2ImgRun(skeleton.FamilyRun):
         super().__init__(config, log)
         self.pairs = pairs
         self.run_eagerly = run_eagerly
-        self.extras = {}
 
     def check_settings(self) -> None:
         # Pairs given in place of the folder: data_root need not be set.
