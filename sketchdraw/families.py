@@ -18,7 +18,6 @@ from sketchdraw.registry import Registry, unknown_name_message
 class Family:
     name: str
     package: str  # sketchdraw.<folder>; its `settings` module holds PRESETS and resolve
-    description: str
 
     @property
     def settings_module(self):
@@ -39,12 +38,9 @@ class Family:
 
 FAMILIES: Registry[Family] = Registry("model family")
 for _family in (
-    Family("dcgan", "sketchdraw.dcgan",
-           "a DCGAN on Quick, Draw! doodles or a folder of paintings"),
-    Family("cyclegan", "sketchdraw.cyclegan",
-           "a CycleGAN between two unpaired image folders (photos <-> paintings)"),
-    Family("sketch2img", "sketchdraw.sketch2img",
-           "sketch to image on sketch/photo pairs"),
+    Family("dcgan", "sketchdraw.dcgan"),  # doodles or a folder of paintings
+    Family("cyclegan", "sketchdraw.cyclegan"),  # two unpaired image folders
+    Family("sketch2img", "sketchdraw.sketch2img"),  # sketch/photo pairs
 ):
     FAMILIES.register(_family.name)(_family)
 

@@ -185,6 +185,13 @@ def write_runs_index(runs_dir: str | os.PathLike) -> Path:
     return page
 
 
+def publish_pages(run: RunFolder) -> None:
+    """Refresh a run's page and the index of all runs beside it (a few milliseconds): after each
+    epoch, and after anything that adds to the run folder (metrics.json)."""
+    write_run_page(run.root)
+    write_runs_index(run.root.parent)
+
+
 def rebuild_all(runs_dir: str | os.PathLike) -> list[Path]:
     """Rewrite every run's page and the runs index (what `make gallery` calls); return the pages."""
     runs_dir = Path(runs_dir)

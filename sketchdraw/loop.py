@@ -20,6 +20,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from sketchdraw.artifacts import RunFolder
+from sketchdraw.gallery import publish_pages
 from sketchdraw.settings import Settings, settings_differences
 
 
@@ -242,13 +243,5 @@ def epoch_row(totals: dict, count: int, batch_size: int, seconds: float) -> dict
     row["seconds"] = seconds
     row["images_per_second"] = count * batch_size / seconds if seconds > 0 else 0.0
     return row
-
-
-def publish_pages(run: RunFolder) -> None:
-    """Refresh the run's gallery page and the index of all runs (a few milliseconds)."""
-    from sketchdraw import gallery
-
-    gallery.write_run_page(run.root)
-    gallery.write_runs_index(run.root.parent)
 
 

@@ -173,12 +173,12 @@ def given_overrides(config_class, overrides: dict) -> dict:
     return given
 
 
-def settings_differences(saved: dict, wanted: Settings, resumable: frozenset | None = None) -> dict:
-    """Fields whose saved value differs from the wanted one, ignoring those a rerun may change.
-
-    A field missing from an older config.json counts as its default value.
+def settings_differences(saved: dict, wanted: Settings) -> dict:
+    """Fields whose saved value differs from the wanted one, ignoring those a rerun may change
+    (the settings class's RESUMABLE). A field missing from an older config.json counts as its
+    default value.
     """
-    resumable = type(wanted).RESUMABLE if resumable is None else resumable
+    resumable = type(wanted).RESUMABLE
     wanted_values = wanted.to_dict()
     defaults = type(wanted)().to_dict()
     return {

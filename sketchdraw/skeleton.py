@@ -19,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from sketchdraw.artifacts import RunFolder
-from sketchdraw.loop import EpochCallback, ResumableLoop, check_run_folder, publish_pages
+from sketchdraw.gallery import publish_pages
+from sketchdraw.loop import EpochCallback, ResumableLoop, check_run_folder
 from sketchdraw.settings import Settings
 
 
@@ -66,8 +67,8 @@ class FamilyRun:
         return None
 
     def finish(self, run: RunFolder) -> None:
-        """After the last epoch: the closing artifacts (GIF, plots, saved generators, ...)."""
-        run.save_gif()
+        """After the last epoch and the progress GIF: the family's closing artifacts (plots,
+        saved generators, ...)."""
 
     def models(self) -> dict:
         """The trained networks by name, for the result."""
@@ -116,6 +117,7 @@ def train(family_run: FamilyRun, callbacks: Iterable[EpochCallback] = ()) -> Run
                 family_run.save_epoch_grid(run, epoch)
                 loop.finish_epoch(epoch, row, config.epochs, callbacks,
                                   family_run.shown_generator)
+        run.save_gif()
         family_run.finish(run)
         publish_pages(run)
     return RunResult(run, family_run.models(), loop.trained_epochs, family_run.extras)

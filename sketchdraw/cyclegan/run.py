@@ -168,7 +168,6 @@ class CycleRun(skeleton.FamilyRun):
         return self.networks.generator_x2y
 
     def finish(self, run: RunFolder) -> None:
-        run.save_gif()
         save_loss_plot(run)
         sampling.save_generator(self.networks.generator_x2y, run.root / GENERATOR_FILES["x2y"])
         sampling.save_generator(self.networks.generator_y2x, run.root / GENERATOR_FILES["y2x"])

@@ -149,7 +149,6 @@ class DCGANRun(skeleton.FamilyRun):
             self.shown = keep_best_generator(
                 run, self.shown, config.keep_best_tolerance,
                 pipeline.images_per_epoch(len(self.images), config.batch_size))
-        run.save_gif()
         plots.save_history_plots(run)
         sampling.save_generator(self.shown, run.generator_path)
         noise = sampling.noise(64, config.noise_dim, config.seed, start=2,

@@ -22,6 +22,7 @@ import numpy as np
 from sketchdraw import pipeline
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.atomicfiles import atomic_write_text
+from sketchdraw.gallery import publish_pages
 from sketchdraw.quality.compare import REAL_ROW
 from sketchdraw.quality.judge import (
     DEFAULT_CLASSIFIER_EPOCHS,
@@ -144,15 +145,8 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
     if draws > 1:
         document["generated_draws"] = measured["generated_draws"]
     atomic_write_text(run.metrics_path, json.dumps(document, indent=2) + "\n")
-    _refresh_pages(run)
+    publish_pages(run)
     return document
-
-
-def _refresh_pages(run: RunFolder) -> None:
-    from sketchdraw import gallery
-
-    gallery.write_run_page(run.root)
-    gallery.write_runs_index(run.root.parent)
 
 
 def evaluate_missing(run_dirs: Iterable, progress: bool = True, **options) -> list[Path]:

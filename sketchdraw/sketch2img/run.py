@@ -46,17 +46,15 @@ class Sketch2ImgRun(skeleton.FamilyRun):
         self.run_eagerly = run_eagerly
 
     def check_settings(self) -> None:
-        # Pairs given in place of the folder: data_root need not be set.
-        self.config.validate() if self.pairs is not None else self.config.check_ready()
+        if self.pairs is None:
+            self.config.check_ready()
+        else:  # pairs given in place of the folder: data_root need not be set
+            self.config.validate()
 
     def load_data(self) -> None:
         config = self.config
         pairs = load_pairs_for(config, self.log) if self.pairs is None else self.pairs
         self.train_pairs, self.held_out = split_pairs(pairs, config.holdout, config.seed)
-        if config.batch_size > len(self.train_pairs):
-            raise ValueError(f"batch_size {config.batch_size} is larger than the "
-                             f"{len(self.train_pairs)} training pairs; use batch_size <= "
-                             f"{len(self.train_pairs)}, more data, or a smaller holdout")
 
     def build(self, run: RunFolder) -> dict:
         from sketchdraw.sketch2img.networks import sketch_discriminator, sketch_generator
@@ -125,7 +123,6 @@ class Sketch2ImgRun(skeleton.FamilyRun):
         return self.generator
 
     def finish(self, run: RunFolder) -> None:
-        run.save_gif()
         plots.save_history_plots(run)
         sampling.save_generator(self.generator, run.generator_path)
         _samples_sheet(run, self.generator, self.held_out, self.statistics, self.config)
