@@ -21,7 +21,6 @@ first N rows are simply read from it with `quickdraw.load_bitmaps(category, limi
 from __future__ import annotations
 
 import io
-import re
 import warnings
 from pathlib import Path
 
@@ -30,12 +29,12 @@ import requests
 
 from sketchdraw import quickdraw
 from sketchdraw.atomicfiles import atomic_write_bytes
+from sketchdraw.downloads import check_content_range
 from sketchdraw.quickdraw import PIXELS, CorruptFileError, DownloadError
 
 PARTIAL_KIND = "numpy_bitmap_first"
 HEADER_BYTES = 4096  # numpy headers are 128 bytes for these files; 4 KiB leaves room for any
 CHUNK_BYTES = 1 << 16
-CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
 
 
 class RangeIgnoredWarning(UserWarning):
@@ -164,20 +163,7 @@ def _checked_size(response: requests.Response, url: str, start: int, end: int) -
                       "the bytes needed and closing the connection.", RangeIgnoredWarning, stacklevel=3)
         length = response.headers.get("Content-Length", "")
         return int(length) if length.isdigit() else None
-    header = response.headers.get("Content-Range", "")
-    match = CONTENT_RANGE.match(header)
-    if not match:
-        response.close()
-        raise DownloadError(f"{url} answered HTTP 206 without a valid Content-Range header "
-                            f"({header!r}); cannot tell which bytes were sent.")
-    first, last = int(match.group(1)), int(match.group(2))
-    size = None if match.group(3) == "*" else int(match.group(3))
-    # A server may send less than asked only where the file ends, and may send more (it is cut off).
-    if first != start or (last < end and (size is None or last != size - 1)):
-        response.close()
-        raise DownloadError(f"{url} answered bytes {first}-{last} to a request for bytes "
-                            f"{start}-{end}; refusing a range other than the one asked for.")
-    return size
+    return check_content_range(response, url, start, end)
 
 
 class _Body:

@@ -1,5 +1,6 @@
 """A real HTTP server on 127.0.0.1 for download tests: serves bytes per path, honours Range,
-counts requests, and can misbehave on purpose (truncate a body, stall)."""
+counts requests, and can misbehave on purpose (truncate a body, stall, trickle, answer a Range
+request with other bytes or a wrong Content-Range, send bytes beyond Content-Length)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ class Route:
     stall_after: int | None = None  # send this many bytes, then go silent for `stall_seconds`
     stall_seconds: float = 5.0
     honour_range: bool = True
+    serve_range_from: int | None = None  # answer a Range request with as many bytes as asked, from here
+    content_range: str | None = None  # send this Content-Range on a 206 instead of the true one ("": none)
+    extra_bytes: bytes = b""  # sent after the body, beyond what Content-Length promised
+    trickle_after: int | None = None  # send this many bytes, then one byte every `trickle_seconds`
+    trickle_seconds: float = 0.3
 
 
 @dataclass
@@ -49,11 +55,17 @@ class FileServer:
                         return
                     status = 206
                 payload = body[start:]
+                if status == 206 and route.serve_range_from is not None:
+                    start = route.serve_range_from
+                    payload = body[start:start + len(payload)]
                 self.send_response(status)
                 self.send_header("Content-Type", route.content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 if status == 206:
-                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                    true_range = f"bytes {start}-{start + len(payload) - 1}/{len(body)}"
+                    content_range = true_range if route.content_range is None else route.content_range
+                    if content_range:
+                        self.send_header("Content-Range", content_range)
                 self.end_headers()
                 if route.truncate_to is not None:
                     self.wfile.write(payload[:route.truncate_to])
@@ -66,7 +78,22 @@ class FileServer:
                     time.sleep(route.stall_seconds)
                     self.close_connection = True
                     return
-                self.wfile.write(payload)
+                if route.trickle_after is not None:
+                    self.trickle(payload, route)
+                    return
+                self.wfile.write(payload + route.extra_bytes)
+
+            def trickle(self, payload: bytes, route: Route) -> None:
+                try:
+                    self.wfile.write(payload[:route.trickle_after])
+                    self.wfile.flush()
+                    for index in range(route.trickle_after, len(payload)):
+                        time.sleep(route.trickle_seconds)
+                        self.wfile.write(payload[index:index + 1])
+                        self.wfile.flush()
+                except OSError:  # the client gave up and hung up, which is what the tests want
+                    pass
+                self.close_connection = True
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
