@@ -8,8 +8,11 @@ STAMP := $(VENV)/.installed
 # (CATEGORY=cat EPOCHS=3 EMA_DECAY=0.999), plus EXPERIMENT, DATA, BATCH, RUNS and SET="k=v ...".
 # The names given on the command line reach the CLI in SKETCHDRAW_MAKE_VARIABLES and their values
 # in the environment (make exports command-line variables): no value is spliced into a shell line.
-command_line_variables = $(strip $(foreach name,$(.VARIABLES),$(if $(filter command line,$(origin $(name))),$(name))))
+command_line_variables := $(strip $(foreach name,$(.VARIABLES),$(if $(filter command line,$(origin $(name))),$(name))))
 run: export SKETCHDRAW_MAKE_VARIABLES = $(command_line_variables)
+# make itself would expand a value such as $(shell ...) when it exports it: each command-line
+# variable becomes its literal text, expanded never (and is exported, as make does for them).
+$(foreach name,$(command_line_variables),$(eval override $(name) := $$(value $(name)))$(eval export $(name)))
 
 # other targets' parameters
 CATEGORY ?=
@@ -30,7 +33,12 @@ RUNS ?= runs
 RUN ?= runs/rabbit
 N ?= 1000
 
-opt = $(if $(strip $(2)),$(1) "$(strip $(2))")
+# Every other target reads its variables from the environment too ("$$RUN" is expanded by the
+# shell, which never runs a command found in a value): exported, and passed by name below.
+export CATEGORY INPUT DIRECTION SKETCH CATEGORIES QUICK SETTINGS SEEDS IMAGES WORKERS PER_CATEGORY
+export DRAWS TRUNCATION RUNS RUN N
+# $(call opt,--flag,NAME): `--flag "$NAME"` when NAME is set and not empty, else nothing
+opt = $${$(2):+$(1) "$$$(2)"}
 
 .PHONY: help setup browser run sample evaluate translate draw gallery bench ablation test test-slow lint
 
@@ -70,30 +78,30 @@ run: $(STAMP)
 	$(BIN)/python -m sketchdraw run --from-make
 
 sample: $(STAMP)
-	$(BIN)/python -m sketchdraw sample --run "$(RUN)" -n "$(N)" $(call opt,--truncation,$(TRUNCATION))
+	$(BIN)/python -m sketchdraw sample --run "$$RUN" -n "$$N" $(call opt,--truncation,TRUNCATION)
 
 translate: $(STAMP)
-	$(BIN)/python -m sketchdraw translate --run "$(RUN)" --input "$(INPUT)" --direction "$(DIRECTION)"
+	$(BIN)/python -m sketchdraw translate --run "$$RUN" --input "$$INPUT" --direction "$$DIRECTION"
 
 evaluate: $(STAMP)
-	$(BIN)/python -m sketchdraw evaluate --run "$(RUN)" $(call opt,--categories,$(CATEGORIES)) \
-		$(call opt,--drawings-per-category,$(PER_CATEGORY)) $(call opt,--draws,$(DRAWS)) \
-		$(call opt,--truncation,$(TRUNCATION))
+	$(BIN)/python -m sketchdraw evaluate --run "$$RUN" $(call opt,--categories,CATEGORIES) \
+		$(call opt,--drawings-per-category,PER_CATEGORY) $(call opt,--draws,DRAWS) \
+		$(call opt,--truncation,TRUNCATION)
 
 draw: $(STAMP)
-	$(BIN)/python -m sketchdraw draw --run "$(RUN)" --sketch $(foreach item,$(SKETCH),"$(item)")
+	$(BIN)/python -m sketchdraw draw --run "$$RUN" --sketch $$SKETCH
 
 gallery: $(STAMP)
-	$(BIN)/python -m sketchdraw gallery --runs-dir "$(RUNS)"
+	$(BIN)/python -m sketchdraw gallery --runs-dir "$$RUNS"
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py $(if $(strip $(QUICK)),--quick)
+	$(BIN)/python bench/run.py $${QUICK:+--quick}
 
 # the small-data study's ablation: settings x seeds on the first 450 drawings, same images seen
 ablation: $(STAMP)
-	$(BIN)/python studies/small_data.py $(call opt,--category,$(CATEGORY)) \
-		$(call opt,--settings,$(SETTINGS)) $(call opt,--seeds,$(SEEDS)) \
-		$(call opt,--images,$(IMAGES)) $(call opt,--workers,$(WORKERS))
+	$(BIN)/python studies/small_data.py $(call opt,--category,CATEGORY) \
+		$(call opt,--settings,SETTINGS) $(call opt,--seeds,SEEDS) \
+		$(call opt,--images,IMAGES) $(call opt,--workers,WORKERS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

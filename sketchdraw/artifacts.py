@@ -26,6 +26,7 @@ import fcntl
 import io
 import json
 import os
+import shutil
 import socket
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -212,7 +213,18 @@ class RunFolder:
                           path.suffix == ".keras")]
         for path in leftovers:
             path.unlink(missing_ok=True)
-        return leftovers
+        return leftovers + self.remove_unfinished_checkpoints()
+
+    def remove_unfinished_checkpoints(self) -> list[Path]:
+        """Delete `checkpoints/ckpt-N_temp/` folders: TensorFlow writes a checkpoint there and
+        renames it only when complete, so one that is left (a full disk, a kill) holds nothing
+        restorable, and on a full disk it keeps the disk full."""
+        if not self.checkpoints_dir.is_dir():
+            return []
+        unfinished = [path for path in self.checkpoints_dir.glob("*_temp*") if path.is_dir()]
+        for path in unfinished:
+            shutil.rmtree(path, ignore_errors=True)
+        return unfinished
 
     def save_gif(self, frame_duration: float = 0.25) -> Path | None:
         import imageio.v2 as imageio
@@ -261,6 +273,16 @@ class RunFolder:
             self.write_history(kept)
 
     # -- one writer per folder -----------------------------------------------------------------
+    def check_is_folder(self) -> None:
+        """Refuse a run path that is a file (a name that collides with one) or lies under one."""
+        for path in (self.root, *self.root.parents):
+            if path.exists():
+                if not path.is_dir():
+                    raise ValueError(f"{path} is a file, not a folder, so {self.root} cannot be a "
+                                     "run folder: choose another run name (NAME=...) or runs "
+                                     "folder (RUNS=...), or move that file away")
+                return
+
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold an exclusive lock on the run folder while training.
@@ -268,6 +290,7 @@ class RunFolder:
         The lock is an OS file lock (flock): the kernel drops it when the holder dies, so a lock
         left by a killed process is taken over safely, while a live holder is named in the error.
         """
+        self.check_is_folder()
         self.root.mkdir(parents=True, exist_ok=True)
         lock_path = self.root / ".lock"
         handle = open(lock_path, "a+")

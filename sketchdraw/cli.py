@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import errno
 import json
 import os
 import shlex
@@ -63,16 +64,21 @@ IOPUB_TIMEOUT = 120
 
 
 def _execute(notebook: Path, run_dir: Path, parameters: dict, kernel: str) -> int:
-    """papermill the notebook into the run folder, streaming its output; keep an earlier copy."""
+    """papermill the notebook into the run folder, streaming its output.
+
+    The kernel writes to a hidden file; only a whole notebook takes the executed notebook's name
+    (an earlier one is kept under a dated name), so a full disk or a kill never leaves half a
+    notebook there.
+    """
     if not notebook.exists():
         raise FileNotFoundError(f"notebook {notebook} does not exist")
+    run = RunFolder(run_dir)
+    run.check_is_folder()
     run_dir.mkdir(parents=True, exist_ok=True)
-    with RunFolder(run_dir).lock():
+    with run.lock():
         pass  # a live run in this folder stops us here, before its notebook is touched
     executed = run_dir / notebook.name
-    if executed.exists():
-        stamp = datetime.datetime.fromtimestamp(executed.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
-        os.replace(executed, executed.with_name(f"{notebook.stem}.{stamp}.ipynb"))
+    running = run_dir / f".{notebook.stem}.running.ipynb"
 
     import papermill
 
@@ -81,18 +87,76 @@ def _execute(notebook: Path, run_dir: Path, parameters: dict, kernel: str) -> in
         papermill.execute_notebook(
             # Streams go straight to our stdout/stderr; log_output=True would also send every
             # stderr line (the progress bars, the epoch summaries) to papermill's logger: twice.
-            str(notebook), str(executed), parameters=parameters, log_output=False,
+            str(notebook), str(running), parameters=parameters, log_output=False,
             progress_bar=False, cwd=str(REPO_ROOT), kernel_name=kernel,
             stdout_file=sys.stdout, stderr_file=sys.stderr, iopub_timeout=IOPUB_TIMEOUT)
     except papermill.PapermillExecutionError as error:
         # The notebook's own error message is what the user needs; the traceback stays in the
         # executed notebook.
-        message = error.evalue if error.ename in ("ValueError", "RuntimeError") else \
+        message = error.evalue if error.ename in ("ValueError", "RuntimeError", "SaveError") else \
             f"{error.ename}: {error.evalue}"
-        raise RuntimeError(f"{message} (the executed notebook, with the full traceback, is "
-                           f"{executed})") from None
+        kept = _keep_executed(running, executed)
+        where = f"the executed notebook, with the full traceback, is {kept}" if kept else \
+            "the executed notebook could not be saved"
+        raise RuntimeError(f"{message} ({where})") from None
+    except OSError as error:
+        _keep_executed(running, executed)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise RuntimeError(f"the disk holding {run_dir} is full ({error.strerror}): free disk "
+                               "space and run the same command again; the run resumes from its "
+                               "last checkpoint") from None
+        raise RuntimeError(f"could not write in {run_dir}: {error} (check free disk space and "
+                           "permissions, then run the same command again)") from None
+    except BaseException:
+        _keep_executed(running, executed)
+        raise
+    _keep_executed(running, executed)
     print(f"done: {run_dir} (executed notebook: {executed})", file=sys.stderr)
     return 0
+
+
+def _keep_executed(running: Path, executed: Path) -> Path | None:
+    """Give a whole executed notebook its name (an earlier one moves to a dated name); drop a
+    half-written one (a full disk) and keep the earlier one. Returns the executed notebook kept."""
+    try:
+        with open(running, encoding="utf-8") as handle:
+            json.load(handle)
+    except FileNotFoundError:
+        return executed if executed.exists() else None
+    except (OSError, ValueError):
+        running.unlink(missing_ok=True)
+        return executed if executed.exists() else None
+    if executed.exists():
+        stamp = datetime.datetime.fromtimestamp(executed.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+        os.replace(executed, executed.with_name(f"{executed.stem}.{stamp}.ipynb"))
+    os.replace(running, executed)
+    return executed
+
+
+def check_run_can_start(config) -> None:
+    """What the notebook's kernel would refuse, asked before one starts (seconds, no files): a
+    run path that is a file, a live run in the folder, saved settings of another run."""
+    from sketchdraw.settings import check_run_folder
+
+    run = RunFolder(config.run_dir)
+    run.check_is_folder()
+    if run.root.is_dir():
+        with run.lock():
+            check_run_folder(run, config)
+
+
+def check_data_folders(config) -> None:
+    """Each data folder the settings name exists and is a folder (before a kernel starts)."""
+    for key in PATH_SETTINGS:
+        folder = getattr(config, key, None)
+        if folder is None:
+            continue
+        variable = "DATA" if key in ("data", "data_root") else key.upper()
+        if not Path(folder).exists():
+            raise ValueError(f"{variable}={folder}: no such folder; give the folder that holds "
+                             f"the images (make run ... {variable}=path/to/folder)")
+        if not Path(folder).is_dir():
+            raise ValueError(f"{variable}={folder} is a file; give the folder that holds the images")
 
 
 # The named options of `run` (and the Makefile variables behind them) as settings. A family
@@ -104,7 +168,9 @@ def run_command(arguments: argparse.Namespace) -> int:
     from sketchdraw.families import family_of
 
     variables = make_variables() if arguments.from_make else {}
-    arguments.experiment = variables.pop("EXPERIMENT", None) or arguments.experiment
+    arguments.set = [*shlex.split(variables.pop("SET", "")), *(arguments.set or [])]
+    arguments.experiment = _chosen_experiment(variables.pop("EXPERIMENT", None) or
+                                              arguments.experiment, arguments.set)
     family = family_of(arguments.experiment)
     fields = set(family.settings_class.field_names())
     hints = typing.get_type_hints(family.settings_class)
@@ -112,7 +178,6 @@ def run_command(arguments: argparse.Namespace) -> int:
         arguments.runs_dir = variables.pop("RUNS")
     if "DATA" in variables:
         arguments.data = variables.pop("DATA")
-    arguments.set = [*shlex.split(variables.pop("SET", "")), *(arguments.set or [])]
     overrides = {
         "category": arguments.category,
         "epochs": arguments.epochs,
@@ -142,6 +207,7 @@ def run_command(arguments: argparse.Namespace) -> int:
     config = family.resolve(arguments.experiment,
                             **{key: value for key, value in given.items() if key in fields})
     config.check_ready()  # e.g. the data folders set: fail in a second, not after a kernel starts
+    check_data_folders(config)
     notebook = Path(arguments.notebook) if arguments.notebook else \
         REPO_ROOT / "notebooks" / config.notebook()
     import papermill
@@ -153,7 +219,24 @@ def run_command(arguments: argparse.Namespace) -> int:
     if unknown:
         given_overrides(family.settings_class, unknown)
     parameters = notebook_parameters(notebook, arguments.experiment, {**given, "name": config.name})
+    check_run_can_start(config)
     return _execute(notebook, config.run_dir, parameters, arguments.kernel)
+
+
+DEFAULT_EXPERIMENT = "rabbit"
+
+
+def _chosen_experiment(named: str | None, set_items: list) -> str:
+    """The experiment from EXPERIMENT / --experiment, or from `experiment=` among the SET items
+    (taken out of them: it picks the preset, it is no setting); the default when neither."""
+    given = [item.partition("=")[2].strip() for item in set_items
+             if item.partition("=")[0].strip() == "experiment"]
+    set_items[:] = [item for item in set_items if item.partition("=")[0].strip() != "experiment"]
+    choices = {choice for choice in (named, *given) if choice}
+    if len(choices) > 1:
+        raise ValueError(f"two experiments asked for ({', '.join(sorted(choices))}): give one, "
+                         "with EXPERIMENT=name (or --experiment name)")
+    return choices.pop() if choices else DEFAULT_EXPERIMENT
 
 
 def _set_items(items, hints=None) -> dict:
@@ -182,9 +265,32 @@ def notebook_parameters(notebook: Path, experiment: str, overrides: dict) -> dic
     return {"experiment": experiment, **given}
 
 
+def check_run_exists(run: str) -> None:
+    """RUN names a run folder that is there (before a model or TensorFlow is loaded); if not, say
+    which runs there are."""
+    folder = RunFolder(run)
+    if folder.exists():
+        return
+    parent = folder.root.parent
+    runs = sorted(path.name for path in parent.iterdir()
+                  if (path / "config.json").is_file()) if parent.is_dir() else []
+    there = f"; runs in {parent}: {', '.join(runs[:12])}{' ...' if len(runs) > 12 else ''}" \
+        if runs else f"; {parent} holds no runs"
+    if not folder.root.exists():
+        raise FileNotFoundError(f"RUN={run}: no such run folder{there}")
+    if not folder.root.is_dir():
+        raise ValueError(f"RUN={run} is a file, not a run folder{there}")
+    inside = sorted(path.name for path in folder.root.iterdir() if (path / "config.json").is_file())
+    if inside:
+        raise ValueError(f"RUN={run} is a folder of runs, not a run: pass one of them, e.g. "
+                         f"RUN={folder.root / inside[0]} (it holds {', '.join(inside[:12])})")
+    raise ValueError(f"RUN={run} is not a run folder (it has no config.json){there}")
+
+
 def sample_command(arguments: argparse.Namespace) -> int:
     from sketchdraw import sampling
 
+    check_run_exists(arguments.run)
     array_path, grid_path = sampling.sample(arguments.run, arguments.n, arguments.seed,
                                             arguments.truncation)
     print(f"wrote {array_path} and {grid_path}")
@@ -202,6 +308,7 @@ def gallery_command(arguments: argparse.Namespace) -> int:
 def translate_command(arguments: argparse.Namespace) -> int:
     from sketchdraw import cyclegan
 
+    check_run_exists(arguments.run)
     translation = cyclegan.translate(arguments.run, arguments.input, arguments.direction,
                                      arguments.output)
     print(f"wrote {len(translation.outputs)} image(s) and {translation.sheet}")
@@ -213,6 +320,7 @@ def translate_command(arguments: argparse.Namespace) -> int:
 def draw_command(arguments: argparse.Namespace) -> int:
     from sketchdraw import sketch2img
 
+    check_run_exists(arguments.run)
     sheet = sketch2img.draw(arguments.run, arguments.sketch, samples=arguments.samples,
                             seed=arguments.seed, category=arguments.category)
     print(f"wrote {sheet}")
@@ -224,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="train (or resume) a run by executing its notebook")
-    run.add_argument("--experiment", default="rabbit", help="preset name (default: rabbit)")
+    run.add_argument("--experiment", help=f"preset name (default: {DEFAULT_EXPERIMENT})")
     run.add_argument("--category", help="Quick, Draw! category (default: the preset's)")
     run.add_argument("--epochs", type=int, help="total epochs (a rerun with more continues)")
     run.add_argument("--limit", type=int, help="train on the first N drawings")
@@ -310,6 +418,7 @@ def add_evaluate_parser(commands) -> argparse.ArgumentParser:
 def evaluate_command(arguments: argparse.Namespace) -> int:
     from sketchdraw import quality
 
+    check_run_exists(arguments.run)
     document = quality.evaluate(
         arguments.run, samples=arguments.samples, classifier_categories=arguments.categories,
         drawings_per_category=arguments.drawings_per_category, seed=arguments.seed,

@@ -136,7 +136,8 @@ def read_run(run_dir: str | os.PathLike) -> RunSummary:
         plots.remove(folder.losses_plot_path.name)
         plots.insert(0, folder.losses_plot_path.name)
     summary.plots = plots
-    summary.notebooks = sorted(p.name for p in folder.root.glob("*.ipynb"))
+    summary.notebooks = sorted(p.name for p in folder.root.glob("*.ipynb")
+                               if not p.name.startswith("."))  # not the one still running
     summary.updated = _last_update(folder)
     return summary
 
@@ -179,8 +180,12 @@ def write_runs_index(runs_dir: str | os.PathLike) -> Path:
     if not runs_dir.is_dir():
         raise ValueError(f"{runs_dir} is not a folder of runs (no such directory); "
                          "pass the folder that holds the run folders, such as runs/")
-    summaries = [read_run(path) for path in run_folders(runs_dir)]
     page = runs_dir / PAGE_NAME
+    if page.is_dir():
+        raise ValueError(f"{page} is a folder, so the page of all runs cannot be written there "
+                         "(a run named index.html?): rename it, e.g. "
+                         f"mv {page} {runs_dir / 'index-run'}")
+    summaries = [read_run(path) for path in run_folders(runs_dir)]
     atomic_write_text(page, render_runs_index(summaries))
     return page
 

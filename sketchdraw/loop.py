@@ -3,13 +3,13 @@
 `ResumableLoop` owns the run folder's checkpoint manager and its history: epoch numbers continue
 after the last checkpoint, the fixed noise comes back (it is in the checkpoint), grids of epochs
 after the last checkpoint are set aside instead of overwritten, Ctrl-C saves a checkpoint.
-`run_epoch` is one pass over a dataset with any family's compiled step; `check_run_folder` refuses
-to continue a folder that holds a run with other settings.
+`run_epoch` is one pass over a dataset with any family's compiled step.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import time
@@ -20,12 +20,9 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from sketchdraw.artifacts import RunFolder
+from sketchdraw.atomicfiles import SaveError
 from sketchdraw.gallery import publish_pages
-from sketchdraw.settings import Settings, settings_differences
-
-
-class RunConflictError(ValueError):
-    """The run folder holds a different run; refuse rather than overwrite it."""
+from sketchdraw.settings import RunConflictError, check_run_folder  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -94,7 +91,19 @@ class ResumableLoop:
 
     def save(self, epoch: int) -> None:
         self.completed_epochs.assign(epoch)
-        self.manager.save(checkpoint_number=epoch)
+        try:
+            self.manager.save(checkpoint_number=epoch)
+        except (OSError, tf.errors.OpError) as error:
+            self.run.remove_unfinished_checkpoints()  # what was written of it would fill the disk
+            reason = getattr(error, "message", None) or str(error)
+            full = isinstance(error, tf.errors.ResourceExhaustedError) or \
+                getattr(error, "errno", None) == errno.ENOSPC or "No space left" in reason
+            raise SaveError(
+                errno.ENOSPC if full else getattr(error, "errno", None) or errno.EIO,
+                f"could not save the checkpoint of epoch {epoch} in {self.run.checkpoints_dir}: "
+                f"{'no space left on device' if full else reason.strip().splitlines()[-1]} "
+                f"(check free disk space and permissions; the run resumes after epoch "
+                f"{self._saved_epoch}, its last saved checkpoint, when run again)") from None
         self._saved_epoch = epoch
 
     def epochs(self, total: int) -> Iterator[int]:
@@ -138,26 +147,6 @@ class ResumableLoop:
         end = EpochEnd(epoch, total, self.run, row, generator)
         for callback in callbacks:
             callback(end)
-
-
-def check_run_folder(run: RunFolder, config: Settings) -> None:
-    """Refuse to continue a run folder whose saved settings belong to a different run (any field
-    outside the settings class's RESUMABLE differs)."""
-    if not run.exists():
-        return
-    saved = run.load_config()
-    try:
-        type(config).from_dict(saved, where=str(run.config_path))
-    except ValueError as error:
-        raise ValueError(f"{error} (the saved settings of {run.root} were edited or come from "
-                         "another version; fix the field or choose another run name)") from None
-    differences = settings_differences(saved, config)
-    if differences:
-        listing = ", ".join(f"{key}: saved {old!r}, asked {new!r}"
-                            for key, (old, new) in sorted(differences.items()))
-        raise RunConflictError(
-            f"{run.root} holds a run with other settings ({listing}). Resuming it would mix "
-            "two runs; choose another run name (name=...) or move that folder away.")
 
 
 def linear_decay(rate: float, epoch: int, start: int, epochs: int) -> float:

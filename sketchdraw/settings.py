@@ -88,11 +88,22 @@ class Settings:
         raise NotImplementedError
 
 
+# Names a run folder must not take: the runs folder's own page (the gallery's index.html; a run
+# folder of that name would break every later page), and the names Windows keeps for devices.
+RESERVED_RUN_NAMES = frozenset({"index.html", "con", "prn", "aux", "nul",
+                                *(f"com{n}" for n in range(1, 10)), *(f"lpt{n}" for n in range(1, 10))})
+
+
 def check_run_name(name: str) -> str:
     """A run name becomes a folder name: letters, digits, space, '_', '.', '+', '-' only."""
     if not isinstance(name, str) or not RUN_NAME_PATTERN.fullmatch(name) or ".." in name:
         raise ValueError(f"run name {name!r} is not allowed: use letters, digits, spaces, '_', '-', "
                          "'+' or '.' (no path separators, no '..', at most 100 characters)")
+    if name.lower() in RESERVED_RUN_NAMES or name.lower().split(".")[0] in RESERVED_RUN_NAMES - \
+            {"index.html"} or name.endswith((".", " ")):
+        raise ValueError(f"run name {name!r} is not allowed: it is a name the runs folder or the "
+                         "operating system keeps for itself (or ends in '.' or a space); choose "
+                         "another NAME")
     return name
 
 
@@ -186,3 +197,28 @@ def settings_differences(saved: dict, wanted: Settings) -> dict:
         for key, value in wanted_values.items()
         if key not in resumable and saved.get(key, defaults[key]) != value
     }
+
+
+class RunConflictError(ValueError):
+    """The run folder holds a different run; refuse rather than overwrite it."""
+
+
+def check_run_folder(run, config: Settings) -> None:
+    """Refuse to continue a run folder (an `artifacts.RunFolder`) whose saved settings belong to a
+    different run (any field outside the settings class's RESUMABLE differs). Needs no TensorFlow:
+    the CLI asks it before a kernel starts, the skeleton again under the run's lock."""
+    if not run.exists():
+        return
+    saved = run.load_config()
+    try:
+        type(config).from_dict(saved, where=str(run.config_path))
+    except ValueError as error:
+        raise ValueError(f"{error} (the saved settings of {run.root} were edited or come from "
+                         "another version; fix the field or choose another run name)") from None
+    differences = settings_differences(saved, config)
+    if differences:
+        listing = ", ".join(f"{key}: saved {old!r}, asked {new!r}"
+                            for key, (old, new) in sorted(differences.items()))
+        raise RunConflictError(
+            f"{run.root} holds a run with other settings ({listing}). Resuming it would mix "
+            "two runs; choose another run name (NAME=... for make run, name=... in a notebook) or move that folder away.")

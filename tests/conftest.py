@@ -34,3 +34,11 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("SKETCHDRAW_CACHE", str(cache))
     monkeypatch.delenv("SKETCHDRAW_QUICKDRAW_MIRROR", raising=False)
     return cache
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests import robustness
+
+    line = robustness.summary()
+    if line:
+        terminalreporter.write_line(line)

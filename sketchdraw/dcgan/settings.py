@@ -138,6 +138,10 @@ class RunConfig(Settings):
                              "measured epochs: set keep_best=true (and quality_every) too, or leave it 0")
         if self.stuck_window == 1:
             raise ValueError("stuck_window must be 0 (off) or at least 2 batches")
+        if self.stuck_window and (self.stuck_tolerance <= 0 or self.stuck_factor <= 0):
+            raise ValueError(f"stuck_tolerance and stuck_factor must be > 0 with stuck_window on "
+                             f"(2.0 doubles the learning rates), got {self.stuck_tolerance} and "
+                             f"{self.stuck_factor}")
         super().validate()
         models.get(self.model)
         losses.check_label_treatment(losses.get(self.loss), self.label_treatment)

@@ -1,0 +1,40 @@
+"""A count of the hostile things the suite tries, printed as one summary line at the end of the run.
+
+    with robustness.attempt("hostile names", "NAME=index.html"):
+        ...  # do the bad thing, then assert it was refused clearly and nothing saved was lost
+
+An attempt whose block finishes is counted "refused cleanly" (the block's assertions are what
+make that claim); one whose block raises is counted "lost" and the error goes on to fail the test.
+The line is written by `pytest_terminal_summary` in conftest.py, also without `-s`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+
+TRIED: Counter = Counter()
+REFUSED: Counter = Counter()
+LOST: list[tuple[str, str]] = []
+
+
+@contextlib.contextmanager
+def attempt(kind: str, what: str):
+    TRIED[kind] += 1
+    try:
+        yield
+    except BaseException:
+        LOST.append((kind, what))
+        raise
+    REFUSED[kind] += 1
+
+
+def summary() -> str | None:
+    if not TRIED:
+        return None
+    kinds = ", ".join(f"{kind} {REFUSED[kind]}/{TRIED[kind]}" for kind in sorted(TRIED))
+    line = (f"robustness: {sum(TRIED.values())} tried, {sum(REFUSED.values())} refused or "
+            f"survived cleanly, {len(LOST)} lost ({kinds})")
+    if LOST:
+        line += "; lost: " + "; ".join(f"{kind}: {what!r}" for kind, what in LOST)
+    return line
