@@ -232,7 +232,7 @@ def _chosen_experiment(named: str | None, set_items: list) -> str:
     given = [item.partition("=")[2].strip() for item in set_items
              if item.partition("=")[0].strip() == "experiment"]
     set_items[:] = [item for item in set_items if item.partition("=")[0].strip() != "experiment"]
-    choices = {choice for choice in (named, *given) if choice}
+    choices = {choice for choice in (named, *given) if choice is not None}
     if len(choices) > 1:
         raise ValueError(f"two experiments asked for ({', '.join(sorted(choices))}): give one, "
                          "with EXPERIMENT=name (or --experiment name)")

@@ -37,6 +37,7 @@ from sketchdraw import atomicfiles, cli, dcgan, loop, quickdraw, sampling
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.atomicfiles import SaveError
 from sketchdraw.quickdraw import CorruptFileError
+from tests import robustness
 from tests.http_server import FileServer, Route
 from tests.test_quickdraw import cache_files, npy_bytes
 from tests.test_training import tiny_config
@@ -279,8 +280,9 @@ def kill_and_resume(runs_dir: Path, mirror: Path, kills: int, epochs: int, check
 
 def test_sigkill_at_random_points_loses_nothing_and_resumes(tmp_path, quickdraw_mirror):
     began = time.monotonic()
-    survived, delays = kill_and_resume(tmp_path, quickdraw_mirror, kills=1, epochs=4,
-                                       checkpoint_every=2, seed=8, slow_epoch_seconds=0.5)
+    with robustness.attempt("kills", "SIGKILL at a random point, then resume"):
+        survived, delays = kill_and_resume(tmp_path, quickdraw_mirror, kills=1, epochs=4,
+                                           checkpoint_every=2, seed=8, slow_epoch_seconds=0.5)
     print(f"survived {survived} SIGKILLs (delays {delays}) in {time.monotonic() - began:.1f} s")
     assert survived >= 1
 
@@ -290,9 +292,10 @@ def test_many_sigkills_in_a_row_lose_nothing(tmp_path, quickdraw_mirror):
     began = time.monotonic()
     # At >= 1 s an epoch, an attempt gets at most 2 epochs past its first marker before the kill,
     # so the checkpoint moves by at most 2 per kill and 4 kills land before epoch 10.
-    survived, delays = kill_and_resume(tmp_path, quickdraw_mirror, kills=5, epochs=10,
-                                       checkpoint_every=2, seed=2024, longest_delay=2.0,
-                                       slow_epoch_seconds=1.0)
+    with robustness.attempt("kills", "five SIGKILLs in a row, then resume"):
+        survived, delays = kill_and_resume(tmp_path, quickdraw_mirror, kills=5, epochs=10,
+                                           checkpoint_every=2, seed=2024, longest_delay=2.0,
+                                           slow_epoch_seconds=1.0)
     print(f"survived {survived} SIGKILLs (delays {delays}) in {time.monotonic() - began:.1f} s")
     assert survived >= 4
 
@@ -323,6 +326,11 @@ def interrupted(tmp_path_factory, quickdraw_mirror) -> dict:
 
 
 def test_sigint_mid_epoch_stops_the_process_and_a_rerun_completes(interrupted):
+    with robustness.attempt("kills", "SIGINT mid-epoch, then resume"):
+        _check_interrupted_then_completed(interrupted)
+
+
+def _check_interrupted_then_completed(interrupted):
     assert interrupted["code"] != 0  # it stopped, and did not pretend to have finished
     assert "KeyboardInterrupt" in interrupted["stderr"]
     assert interrupted["state"]["history"] == [1]  # epoch 2 was cut short: no row for it
@@ -397,26 +405,27 @@ HOSTILE_NAMES = ["../../etc", "/etc/passwd", "a;rm -rf ~", "$(reboot)", "`reboot
 @pytest.mark.parametrize("name", HOSTILE_NAMES, ids=[ascii(n) for n in HOSTILE_NAMES])
 def test_hostile_names_are_refused_before_any_file_or_request(tmp_path, server, isolated_cache,
                                                               monkeypatch, capsys, field, name):
-    import papermill
+    with robustness.attempt("run names", f"{field}={name!r}"):
+        import papermill
 
-    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: pytest.fail("kernel started"))
-    runs_dir = tmp_path / "runs"
-    runs_dir.mkdir()
-    code = cli.main(["run", f"{field}={name}", "--runs-dir", str(runs_dir),
-                     "--mirror", server.base_url, "--limit", "160", "--batch", "32"])
-    err = capsys.readouterr().err
-    assert code == 2 and err.startswith("sketchdraw: error: "), err
-    assert "Traceback" not in err
-    assert list(runs_dir.iterdir()) == []
-    assert server.requests == []
-    assert not isolated_cache.exists()
-    with pytest.raises(ValueError):  # the same through the library (what the notebook calls)
-        if field == "--experiment":
-            dcgan.resolve(name, runs_dir=str(runs_dir), mirror=server.base_url)
-        else:
-            dcgan.resolve("rabbit", **{field[2:]: name}, runs_dir=str(runs_dir),
-                          mirror=server.base_url)
-    assert list(runs_dir.iterdir()) == []
+        monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: pytest.fail("kernel started"))
+        runs_dir = tmp_path / "runs"
+        runs_dir.mkdir()
+        code = cli.main(["run", f"{field}={name}", "--runs-dir", str(runs_dir),
+                         "--mirror", server.base_url, "--limit", "160", "--batch", "32"])
+        err = capsys.readouterr().err
+        assert code == 2 and err.startswith("sketchdraw: error: "), err
+        assert "Traceback" not in err
+        assert list(runs_dir.iterdir()) == []
+        assert server.requests == []
+        assert not isolated_cache.exists()
+        with pytest.raises(ValueError):  # the same through the library (what the notebook calls)
+            if field == "--experiment":
+                dcgan.resolve(name, runs_dir=str(runs_dir), mirror=server.base_url)
+            else:
+                dcgan.resolve("rabbit", **{field[2:]: name}, runs_dir=str(runs_dir),
+                              mirror=server.base_url)
+        assert list(runs_dir.iterdir()) == []
     FIGURES["hostile"].append((field, name))
 
 
