@@ -5,11 +5,12 @@
 white, CMYK and 16-bit files converted; EXIF orientation honoured), center-crops it to a square (or
 pads it to one) and resizes it with Lanczos to `image_size`, and returns the uint8 array
 (N, size, size, 3) that the tf.data pipeline batches from, so epochs never decode again. Files that
-cannot be read (zero bytes, truncated, not an image) are skipped and reported, never fatal; only a
-missing folder or one without a single usable image is an error. An optional `cache_dir` keeps the
-decoded array on disk, keyed by the folder's file list, sizes and modification times. This module
-does not scale to [-1, 1], shuffle, flip or batch (that is `pipeline.py`), and it does no colour
-management (ICC profiles are ignored; the pixel values are taken as sRGB).
+cannot be read (zero bytes, truncated, not an image) and images far smaller than `image_size`
+(shorter side under a quarter of it, see UPSCALE_LIMIT) are skipped and reported, never fatal;
+only a missing folder or one without a single usable image is an error. An optional `cache_dir`
+keeps the decoded array on disk, keyed by the folder's file list, sizes and modification times.
+This module does not scale to [-1, 1], shuffle, flip or batch (that is `pipeline.py`), and it does
+no colour management (ICC profiles are ignored; the pixel values are taken as sRGB).
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ FITS = ("crop", "pad")
 PAD_COLOR = (0, 0, 0)  # black bars, the usual letterbox; they become -1 in the model's [-1, 1]
 TRANSPARENT_BACKGROUND = (255, 255, 255)  # transparent pixels are shown on white, like a page
 NAMES_IN_REPORT = 5  # "a few names" of skipped files in messages; the full list is in .skipped
-CACHE_FORMAT = 1  # bump when the decoding changes, so old caches are not reused
+CACHE_FORMAT = 2  # bump when the decoding changes, so old caches are not reused
+# An image whose shorter side is under 1/UPSCALE_LIMIT of the target size is skipped: blown up
+# more than 4x (a 1x1 thumbnail to 64x64 is one flat colour) it is a blur, not a painting, and the
+# generator would learn to draw blurs. A quarter keeps every real WikiArt scan and small crops.
+UPSCALE_LIMIT = 4
+TOO_SMALL = "too small"  # the start of a skipped image's reason when it is under the minimum side
 
 
 @dataclass
@@ -62,12 +68,16 @@ class PaintingSet:
         where = f" from {self.folder}" if self.folder is not None else ""
         lines = [f"loaded {len(self.images)} images ({size}x{size} RGB, {self.fit}){where}"
                  + (" [from cache]" if self.from_cache else "")]
-        if self.skipped:
-            lines.append(f"skipped {len(self.skipped)} file(s) that could not be read:")
-            for path, reason in self.skipped[:NAMES_IN_REPORT]:
+        small = [(path, reason) for path, reason in self.skipped if _is_too_small(reason)]
+        unreadable = [(path, reason) for path, reason in self.skipped if not _is_too_small(reason)]
+        if small:
+            lines.append(_too_small_line(small, size, self._name))
+        if unreadable:
+            lines.append(f"skipped {len(unreadable)} file(s) that could not be read:")
+            for path, reason in unreadable[:NAMES_IN_REPORT]:
                 lines.append(f"  {self._name(path)}: {reason}")
-            if len(self.skipped) > NAMES_IN_REPORT:
-                lines.append(f"  ... and {len(self.skipped) - NAMES_IN_REPORT} more (see .skipped)")
+            if len(unreadable) > NAMES_IN_REPORT:
+                lines.append(f"  ... and {len(unreadable) - NAMES_IN_REPORT} more (see .skipped)")
         if self.ignored:
             examples = ", ".join(self._name(path) for path in self.ignored[:NAMES_IN_REPORT])
             lines.append(f"ignored {len(self.ignored)} file(s) without an image extension "
@@ -83,6 +93,31 @@ class PaintingSet:
 
 class UnreadableImage(Exception):
     """One file could not be decoded; the message is the reason shown in the report."""
+
+
+class ImageTooSmall(UnreadableImage):
+    """One image is far smaller than the target size (see UPSCALE_LIMIT); skipped like a bad file."""
+
+
+def minimum_side(image_size: int) -> int:
+    """The smallest shorter side (pixels) an image may have to be resized to `image_size`."""
+    return max(1, -(-image_size // UPSCALE_LIMIT))
+
+
+def _is_too_small(reason: str) -> bool:
+    return reason.startswith(TOO_SMALL)
+
+
+def _too_small_line(small: list[tuple[Path, str]], size, name) -> str:
+    """One line: how many images were too small, the rule, and the first few with their sizes."""
+    rule = (f"far smaller than {size}x{size} (shorter side under {minimum_side(size)} px; "
+            "upscaled they would be a blur)" if isinstance(size, int) else "far smaller than the "
+            "image size")
+    shown = ", ".join(f"{name(path)} ({reason[len(TOO_SMALL):].lstrip(': ')})"
+                      for path, reason in small[:NAMES_IN_REPORT])
+    more = f", ... and {len(small) - NAMES_IN_REPORT} more (see .skipped)" \
+        if len(small) > NAMES_IN_REPORT else ""
+    return f"skipped {len(small)} image(s) {rule}: {shown}{more}"
 
 
 def find_image_files(folder: str | os.PathLike) -> tuple[list[Path], list[Path]]:
@@ -148,15 +183,19 @@ def load_painting_folder(folder: str | os.PathLike, image_size: int = 64, fit: s
     images, paths, skipped = _decode_all(image_files, image_size, fit, progress, workers,
                                          description=f"decoding {folder.name or folder}")
     if not paths:
-        raise ValueError(_nothing_readable_message(folder, skipped, other_files))
+        raise ValueError(_nothing_readable_message(folder, skipped, other_files, image_size))
     painting_set = PaintingSet(images, paths, skipped, folder, fit, other_files)
     if cache_path is not None:
         _write_cache(cache_path, painting_set)
     return painting_set
 
 
-def decode_image(path: str | os.PathLike, image_size: int = 64, fit: str = "crop") -> np.ndarray:
+def decode_image(path: str | os.PathLike, image_size: int = 64, fit: str = "crop",
+                 smallest_side: int = 1) -> np.ndarray:
     """One file -> uint8 (image_size, image_size, 3) RGB; raises UnreadableImage with the reason.
+
+    smallest_side: an image whose shorter side is under it raises ImageTooSmall (an
+    UnreadableImage); `load_painting_folder` passes `minimum_side(image_size)`.
 
     Truncated files are only detected while Pillow's ImageFile.LOAD_TRUNCATED_IMAGES is False (its
     default); `load_painting_folder` makes sure of that around its decoding.
@@ -166,6 +205,8 @@ def decode_image(path: str | os.PathLike, image_size: int = 64, fit: str = "crop
         if path.stat().st_size == 0:
             raise UnreadableImage("empty file (0 bytes)")
         with Image.open(path) as image:
+            if min(image.size) < smallest_side:  # from the header: nothing decoded yet
+                raise ImageTooSmall(f"{TOO_SMALL}: {image.width}x{image.height} px")
             if image.format == "JPEG":
                 # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the file is much larger than
                 # needed (a big speed-up on full-size WikiArt scans), but keep at least twice the
@@ -242,9 +283,11 @@ def _decode_all(files: list[Path], image_size: int, fit: str, progress: bool, wo
     readable = np.zeros(len(files), dtype=bool)
     skipped: list[tuple[Path, str]] = []
 
+    smallest_side = minimum_side(image_size)
+
     def decode(path: Path):
         try:
-            return decode_image(path, image_size, fit), None
+            return decode_image(path, image_size, fit, smallest_side), None
         except UnreadableImage as error:
             return None, str(error)
 
@@ -277,13 +320,21 @@ def _nothing_found_message(folder: Path, other_files: list[Path]) -> str:
 
 
 def _nothing_readable_message(folder: Path, skipped: list[tuple[Path, str]],
-                              other_files: list[Path]) -> str:
+                              other_files: list[Path], image_size: int) -> str:
+    others = (f" ({len(other_files)} other file(s) without an image extension were ignored)"
+              if other_files else "")
+    small = sum(_is_too_small(reason) for _, reason in skipped)
+    if small == len(skipped):
+        line = _too_small_line(skipped, image_size, lambda path: _relative(path, folder))
+        return (f"none of the {len(skipped)} image file(s) in {folder} can be used{others}: "
+                f"every one was {line.removeprefix(f'skipped {small} image(s) ')}. Add images "
+                f"at least {minimum_side(image_size)} px on their shorter side")
     examples = "; ".join(f"{_relative(path, folder)} ({reason})"
                          for path, reason in skipped[:NAMES_IN_REPORT])
     more = f"; ... and {len(skipped) - NAMES_IN_REPORT} more" if len(skipped) > NAMES_IN_REPORT else ""
-    others = (f" ({len(other_files)} other file(s) without an image extension were ignored)"
-              if other_files else "")
-    return (f"none of the {len(skipped)} image file(s) in {folder} could be read{others}: "
+    verdict = (f"could be read or used ({small} too small for {image_size}x{image_size}, "
+               f"{len(skipped) - small} unreadable)" if small else "could be read")
+    return (f"none of the {len(skipped)} image file(s) in {folder} {verdict}{others}: "
             f"{examples}{more}")
 
 

@@ -11,9 +11,10 @@ What it does:
 
 What it refuses, with a message that says what to do: unknown or path-like category names (checked
 before any file or request is made; close names are suggested), HTTP errors, HTML error pages saved
-under a `.npy` name, wrong dtype or shape, truncated files, pickled `.npy` files. Nothing that fails
-a check stays in the cache. A download interrupted by a stall or a dropped connection keeps its
-`.part` file and resumes with an HTTP Range request on the next attempt.
+under a `.npy` name, wrong dtype or shape, Fortran-order files, truncated files, pickled `.npy`
+files, and a folder, FIFO or device under a file's name. Nothing that fails a check stays in the
+cache (a folder or FIFO is named, never removed). A download interrupted by a stall or a dropped
+connection keeps its `.part` file and resumes with an HTTP Range request on the next attempt.
 
 Settings (parameter first, then environment variable, then default):
 - mirror: `SKETCHDRAW_QUICKDRAW_MIRROR` (numpy_bitmap) / `SKETCHDRAW_QUICKDRAW_NDJSON_MIRROR` (simplified)
@@ -116,8 +117,9 @@ def fetch_file(category: str, kind: str = "numpy_bitmap", mirror=None, cache=Non
     filename = category + SUFFIX[kind]
     if isinstance(source, Path):
         path = source / filename
+        _refuse_non_file(path, "mirror folder")
         if not path.is_file():
-            available = sorted(p.stem for p in source.glob(f"*{SUFFIX[kind]}"))
+            available = sorted(p.stem for p in source.glob(f"*{SUFFIX[kind]}") if p.is_file())
             hint = f" It has {len(available)}: {', '.join(available[:12])}" + (
                 ", ..." if len(available) > 12 else "") if available else " It has none."
             raise QuickDrawError(f"the mirror folder {source} has no {filename}.{hint}")
@@ -125,6 +127,7 @@ def fetch_file(category: str, kind: str = "numpy_bitmap", mirror=None, cache=Non
         return path
 
     target = cache_dir(kind, cache) / filename
+    _refuse_non_file(target, "cache")
     if target.is_file():
         _validate(target, kind, remove_if_bad=True)  # a header read: cheap, and no request at all
         return target
@@ -133,6 +136,19 @@ def fetch_file(category: str, kind: str = "numpy_bitmap", mirror=None, cache=Non
     download(url, target, validate=lambda path: _validate(path, kind, remove_if_bad=True),
              progress=progress, timeout=timeout, mirror_hint=_mirror_hint(kind))
     return target
+
+
+def _refuse_non_file(path: Path, where: str) -> None:
+    """A folder, FIFO or device under a data file's name: named as such (reading a FIFO or
+    /dev/zero would block or never end, and a folder is no missing file). Never removed: it is
+    not a file this project wrote."""
+    if path.is_dir():
+        raise QuickDrawError(f"{path} is a folder, not a file: the {where} needs {path.name} to be "
+                             "a file. Move or rename the folder (or put the file there).")
+    if path.exists() and not path.is_file():
+        raise QuickDrawError(f"{path} is not a regular file (a device, FIFO or socket, or a link "
+                             f"to one): the {where} needs {path.name} to be a file. Replace it "
+                             "with the file.")
 
 
 def _mirror_hint(kind: str) -> str:
@@ -159,8 +175,9 @@ def read_bitmap_header(path: str | os.PathLike) -> tuple[int, int]:
     """Check a numpy_bitmap `.npy` without loading it; return (number of drawings, data offset).
 
     Checks: the numpy magic (an HTML error page saved as `.npy` is named as such), uint8 dtype
-    (object arrays, which need pickle, are refused), C order, shape (N, 784), and that the file
-    holds exactly N * 784 bytes of data (a truncated download fails here).
+    (object arrays, which need pickle, are refused), shape (N, 784), C order (a Fortran-order file
+    is refused by name, with the command that rewrites it), and that the file holds exactly
+    N * 784 bytes of data (a truncated download fails here).
     """
     path = Path(path)
     size = path.stat().st_size
@@ -183,8 +200,17 @@ def read_bitmap_header(path: str | os.PathLike) -> tuple[int, int]:
                                "numpy_bitmap files are plain uint8 arrays.")
     if dtype != np.uint8:
         raise CorruptFileError(f"{path} has dtype {dtype}, expected uint8 numpy_bitmap drawings.")
-    if fortran_order or len(shape) != 2 or shape[1] != PIXELS or shape[0] < 1:
+    if len(shape) != 2 or shape[1] != PIXELS or shape[0] < 1:
         raise CorruptFileError(f"{path} has shape {shape}, expected (N, {PIXELS}) for 28x28 drawings.")
+    if fortran_order:
+        # Valid numpy, but refused rather than read: every reader here (this module's first-N
+        # read, the partial-download cache, partial HTTP downloads) takes the first N drawings as
+        # the first N x 784 bytes, which holds only in C order. One rewrite fixes the file for all.
+        raise CorruptFileError(
+            f"{path} is stored in Fortran (column-major) order; numpy_bitmap files are in C "
+            "(row-major) order, one drawing after another. Rewrite it (or, for a downloaded copy, the "
+            "file it came from) in C order: python -c "
+            f"\"import numpy as np; p = {str(path)!r}; np.save(p, np.ascontiguousarray(np.load(p)))\"")
     expected = offset + shape[0] * PIXELS
     if size != expected:
         raise CorruptFileError(f"{path} holds {size - offset} bytes of drawings but its header "

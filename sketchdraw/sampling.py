@@ -9,8 +9,11 @@ code from the file).
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +22,148 @@ from sketchdraw.artifacts import RunFolder, grid_image, save_png, to_uint8
 from sketchdraw.atomicfiles import atomic_write_bytes
 
 
+class GeneratorFileError(ValueError):
+    """A saved generator file is damaged, crafted or not a generator; names the file and the fix."""
+
+
+# A generator's config.json is a few kilobytes; a larger one is refused before the JSON parser
+# (or Keras) is asked to hold it in memory.
+CONFIG_LIMIT_BYTES = 16 * 1024 * 1024
+IMAGE_CHANNELS = (1, 3)  # grayscale (Quick, Draw!) or RGB (paintings)
+
+
 def load_generator(run_dir: str | os.PathLike, path: str | os.PathLike | None = None):
     """The run's generator.keras, or another saved generator file of the run (`path`, e.g. a
-    keep_best run's generator_last.keras)."""
-    import keras
+    keep_best run's generator_last.keras).
 
-    import sketchdraw.layers  # noqa: F401  (registers the project's custom layers for loading)
-
+    Loaded with Keras' safe mode (no code from the file runs). Anything that is not a generator
+    drawing images from noise (a folder, a FIFO, an empty or damaged file, a crafted config, a
+    model of another shape) is a GeneratorFileError naming the file; the file is left as it is.
+    """
     path = Path(path) if path is not None else RunFolder(run_dir).generator_path
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: train the run to the end "
                                 "first (the generator is saved when training finishes)")
-    return keras.models.load_model(path, safe_mode=True, compile=False)
+    model = load_model_file(path)
+    _check_generator_shape(path, model)
+    return model
+
+
+def load_model_file(path: str | os.PathLike):
+    """A saved `.keras` model of a run, loaded in safe mode, whatever its inputs and outputs; any
+    file Keras cannot load (or would hang on) is a GeneratorFileError naming it and the fix."""
+    import keras
+
+    import sketchdraw.layers  # noqa: F401  (registers the project's custom layers for loading)
+
+    path = Path(path)
+    _check_generator_file(path)
+    try:
+        return keras.models.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # Keras raises TypeError, KeyError, OSError, ... on crafted files
+        raise GeneratorFileError(_unusable(path, _loader_reason(error))) from error
+
+
+def _unusable(path: Path, problem: str) -> str:
+    # The fix: a finished run rerun with the same settings restores its last checkpoint and
+    # saves the generator again (skeleton.train calls finish even when no epoch is left).
+    return (f"{path} is not a usable generator file: {problem}. The file was left as it is. To "
+            "get a good one, run the run's training command again with the same settings (with "
+            "its checkpoints/ it saves the generator anew without retraining), or train it again.")
+
+
+def _check_generator_file(path: Path) -> None:
+    """Refuse what Keras would hang on (a FIFO, /dev/zero) or explain badly, before it reads."""
+    if path.is_dir():
+        raise GeneratorFileError(_unusable(path, "it is a folder, not a file (move it away "
+                                           "first: a generator cannot be saved over it)"))
+    if not path.is_file():  # after symlinks: a FIFO, a device such as /dev/zero, a socket
+        raise GeneratorFileError(_unusable(path, "it is not a regular file (a device, FIFO or "
+                                           "socket); reading it could block or never end"))
+    if path.suffix != ".keras":
+        raise GeneratorFileError(_unusable(path, f"its name ends in {path.suffix or 'no suffix'!r}, "
+                                           "not '.keras' (the only format read, in safe mode)"))
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(8)
+    except OSError as error:  # no permission to read it, an I/O error
+        raise GeneratorFileError(_unusable(path, f"it cannot be read ({error.strerror or error})")) \
+            from error
+    if not start:
+        raise GeneratorFileError(_unusable(path, "it is empty (0 bytes)"))
+    if start.startswith(b"\x89HDF"):
+        raise GeneratorFileError(_unusable(path, "it is an HDF5 (.h5) file, not a .keras zip "
+                                           "archive"))
+    if not zipfile.is_zipfile(path):
+        raise GeneratorFileError(_unusable(path, "it is not a .keras zip archive (truncated, "
+                                           "damaged, or another kind of file)"))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "config.json" not in archive.namelist():
+                raise GeneratorFileError(_unusable(path, "the archive has no config.json"))
+            with archive.open("config.json") as member:
+                text = member.read(CONFIG_LIMIT_BYTES + 1)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
+            RuntimeError) as error:
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression method
+        raise GeneratorFileError(_unusable(path, f"its zip archive cannot be read ({error})")) \
+            from error
+    if len(text) > CONFIG_LIMIT_BYTES:
+        raise GeneratorFileError(_unusable(path, f"its config.json is over "
+                                           f"{CONFIG_LIMIT_BYTES // 2**20} MB"))
+    try:
+        config = json.loads(text)
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        raise GeneratorFileError(_unusable(path, f"its config.json is not valid JSON ({error})")) \
+            from error
+    if not isinstance(config, dict):
+        raise GeneratorFileError(_unusable(path, f"its config.json is {_json_kind(config)}, not "
+                                           "the JSON object that describes a model"))
+
+
+def _json_kind(value) -> str:
+    if value is None or isinstance(value, bool):
+        return f"JSON {json.dumps(value)}"
+    kinds = {list: "a JSON array", str: "a JSON string", int: "a JSON number", float: "a JSON number"}
+    return kinds.get(type(value), f"a JSON {type(value).__name__}")
+
+
+def _loader_reason(error: Exception) -> str:
+    message = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(error)).split())
+    if "safe_mode" in message:
+        return ("it holds Python code (a lambda or function), which Keras' safe_mode refuses to "
+                "run; only load it with safe_mode=False if you wrote it yourself")
+    if len(message) > 300:
+        message = message[:300] + "..."
+    return f"Keras could not load it ({type(error).__name__}: {message or 'no message'})"
+
+
+def _check_generator_shape(path: Path, model) -> None:
+    """One input (batch, noise) and one output (batch, height, width, 1 or 3): what `generate` needs."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise GeneratorFileError(_unusable(path, f"it holds a {type(model).__name__}, not a model"))
+    try:
+        inputs = [tuple(tensor.shape) for tensor in model.inputs]
+        outputs = [tuple(tensor.shape) for tensor in model.outputs]
+    except Exception as error:  # a model Keras could load but not describe
+        raise GeneratorFileError(_unusable(path, f"its inputs and outputs cannot be read ({error})")) \
+            from error
+    noise_ok = len(inputs) == 1 and len(inputs[0]) == 2 and _positive(inputs[0][1])
+    image_ok = (len(outputs) == 1 and len(outputs[0]) == 4 and all(map(_positive, outputs[0][1:3]))
+                and outputs[0][3] in IMAGE_CHANNELS)
+    if not (noise_ok and image_ok):
+        shown_in = ", ".join(map(str, inputs)) or "none"
+        shown_out = ", ".join(map(str, outputs)) or "none"
+        raise GeneratorFileError(_unusable(path, f"it is a model of input {shown_in} and output "
+                                           f"{shown_out}, not a generator of images (one input "
+                                           "(None, noise_dim), one output (None, height, width, "
+                                           "1 or 3))"))
+
+
+def _positive(size) -> bool:
+    return isinstance(size, int) and not isinstance(size, bool) and size > 0
 
 
 def save_generator(generator, path: Path) -> None:
@@ -118,8 +251,18 @@ def sample(run_dir: str | os.PathLike, count: int = 1000, seed: int = 0,
 def run_truncation(run_dir: str | os.PathLike) -> float:
     """The truncation a run samples with: its config.json's, 0 for runs saved before the setting."""
     run = RunFolder(run_dir)
-    settings = run.load_config() if run.config_path.is_file() else {}
-    return check_truncation(settings.get("truncation", 0.0))
+    fix = "fix or restore it, or give the truncation (--truncation, make's TRUNCATION=)"
+    try:
+        settings = run.load_config() if run.config_path.is_file() else {}
+    except UnicodeDecodeError:
+        raise ValueError(f"{run.config_path} is not text (not UTF-8 JSON); {fix}") from None
+    if not isinstance(settings, dict):
+        raise ValueError(f"{run.config_path} is a JSON {type(settings).__name__}, not the run's "
+                         f"settings (a JSON object); {fix}")
+    try:
+        return check_truncation(settings.get("truncation", 0.0))
+    except ValueError as error:
+        raise ValueError(f"{run.config_path}: {error}; {fix}") from None
 
 
 def _free_stem(folder: Path, stem: str) -> str:
