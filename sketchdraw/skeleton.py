@@ -12,6 +12,7 @@ their checks, so a refused start leaves no settings behind and the corrected rer
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -20,8 +21,9 @@ import tensorflow as tf
 
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.gallery import publish_pages
-from sketchdraw.loop import EpochCallback, ResumableLoop, check_run_folder
+from sketchdraw.loop import ResumableLoop, check_run_folder
 from sketchdraw.settings import Settings
+from sketchdraw.summaries import TensorBoardLog, closing_summary, split_callbacks
 
 
 class FamilyRun:
@@ -95,11 +97,17 @@ class RunResult:
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
 
-def train(family_run: FamilyRun, callbacks: Iterable[EpochCallback] = ()) -> RunResult:
-    """Train (or resume) the run `family_run.config` describes; leave a complete run folder."""
+def train(family_run: FamilyRun, callbacks: Iterable = ()) -> RunResult:
+    """Train (or resume) the run `family_run.config` describes; leave a complete run folder.
+
+    `callbacks`: epoch callbacks (called with an `EpochEnd`) and/or standard
+    `keras.callbacks.Callback` objects (handed the epoch's history row as `logs`).
+    """
     config = family_run.config
     family_run.check_settings()
     run = RunFolder(config.run_dir)
+    began = time.perf_counter()
+    epoch_callbacks, keras_callbacks = split_callbacks(callbacks)
     with run.lock():
         check_run_folder(run, config)
         family_run.load_data()
@@ -111,15 +119,29 @@ def train(family_run: FamilyRun, callbacks: Iterable[EpochCallback] = ()) -> Run
                              log=family_run.log)
         if not run.reals_path.exists():
             family_run.save_reals(run)
+        tensorboard = TensorBoardLog(run, config.to_dict())
+        # TensorBoard last: it logs the columns the other callbacks add (the quality curve's)
+        epoch_callbacks = [*epoch_callbacks, *([keras_callbacks] if keras_callbacks else []),
+                           tensorboard]
+        keras_callbacks.begin(family_run.shown_generator)
         with loop.interruptible():
             for epoch in loop.epochs(config.epochs):
                 row = family_run.train_epoch(epoch, f"epoch {epoch}/{config.epochs}")
                 family_run.save_epoch_grid(run, epoch)
-                loop.finish_epoch(epoch, row, config.epochs, callbacks,
+                loop.finish_epoch(epoch, row, config.epochs, epoch_callbacks,
                                   family_run.shown_generator)
+                if keras_callbacks.stop_requested:
+                    loop.save(epoch)
+                    family_run.log(f"a Keras callback stopped the run after epoch {epoch}")
+                    break
+        keras_callbacks.end()
+        tensorboard.close()
         run.save_gif()
         family_run.finish(run)
         publish_pages(run)
+    if getattr(config, "progress", True):
+        family_run.log(closing_summary(run, loop.trained_epochs, config.epochs,
+                                       time.perf_counter() - began))
     return RunResult(run, family_run.models(), loop.trained_epochs, family_run.extras)
 
 

@@ -496,6 +496,7 @@ def test_a_generator_file_with_a_code_carrying_lambda_is_refused_by_safe_mode(tm
                               keras.layers.Dense(784)])
     run = RunFolder(tmp_path / "runs" / "planted")
     run.root.mkdir(parents=True)
+    run.save_config(dcgan.resolve("rabbit", name="planted", runs_dir=str(tmp_path / "runs")).to_dict())
     model.save(run.generator_path)
     marker.unlink()  # building the model ran it once; from here on nothing may run it
 

@@ -13,6 +13,7 @@ from sketchdraw import artifacts, paintings, pipeline
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.cyclegan.run import GENERATOR_FILES, grid_scale
 from sketchdraw.registry import unknown_name_message
+from sketchdraw.sampling import load_model_file
 
 DIRECTIONS = ("x2y", "y2x")
 TRANSLATE_BATCH = 16  # images per generator call in `translate`: bounded memory for big folders
@@ -47,7 +48,6 @@ def _free_path(path: Path) -> Path:
 
 def load_generator(run_dir, direction: str = "x2y"):
     """The trained generator of a run for `direction` ("x2y" or "y2x"), loaded in safe mode."""
-    import keras
 
     if direction not in DIRECTIONS:
         raise ValueError(unknown_name_message("direction", str(direction), DIRECTIONS))
@@ -55,7 +55,7 @@ def load_generator(run_dir, direction: str = "x2y"):
     if not path.exists():
         raise ValueError(f"{path} does not exist: {run_dir} is not a finished CycleGAN run (train "
                          "it to the end first, or give the run folder that holds generator_x2y.keras)")
-    return keras.models.load_model(path, safe_mode=True, compile=False)
+    return load_model_file(path)
 
 
 def translate(run_dir, input_path, direction: str = "x2y", output_dir=None,

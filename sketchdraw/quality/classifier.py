@@ -36,6 +36,7 @@ import tensorflow as tf
 from keras import layers
 
 from sketchdraw.atomicfiles import atomic_write_bytes, atomic_write_text
+from sketchdraw.sampling import load_model_file
 
 IMAGE_SHAPE = (28, 28, 1)
 PIXELS = 28 * 28
@@ -267,7 +268,7 @@ class TrainedClassifier:
             raise FileNotFoundError(f"{folder} holds no complete classifier ({INFO_FILE} is missing); "
                                     "train one with train_classifier(...) and save() it")
         info = json.loads((folder / INFO_FILE).read_text())
-        model = keras.saving.load_model(folder / MODEL_FILE, compile=False, safe_mode=True)
+        model = load_model_file(folder / MODEL_FILE)
         with np.load(folder / HELD_OUT_FILE, allow_pickle=False) as saved:
             held_out = {category: saved[f"category_{position:04d}"]
                         for position, category in enumerate(info["categories"])}

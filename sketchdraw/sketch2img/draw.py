@@ -14,6 +14,7 @@ import tensorflow as tf
 from sketchdraw import artifacts
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.registry import unknown_name_message
+from sketchdraw.sampling import load_model_file
 from sketchdraw.sketch2img.data import (
     DATA_STATISTICS_FILE,
     denormalize_to_uint8,
@@ -35,7 +36,6 @@ def draw(run_dir: str | os.PathLike, sketch_png: str | os.PathLike | Sequence[st
     `output_dir`) as `<first sketch's name>_NNN.png` with the next free number: an earlier sheet
     is never overwritten. Returns the sheet's path.
     """
-    import keras
 
     from sketchdraw.sketch2img import networks  # noqa: F401  (registers the layers)
 
@@ -59,7 +59,7 @@ def draw(run_dir: str | os.PathLike, sketch_png: str | os.PathLike | Sequence[st
         label = categories.index(category)
     else:
         raise ValueError(unknown_name_message("category", category, categories))
-    generator = keras.models.load_model(run.generator_path, compile=False)
+    generator = load_model_file(run.generator_path)
     image_size = int(generator.inputs[0].shape[1])
     noise_dim = int(generator.inputs[1].shape[1])
     for path in paths:
