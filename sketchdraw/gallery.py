@@ -13,16 +13,25 @@ newest grid, the plots and the tables; only the slider needs the script.
 
 The pages only read the run folder; they tolerate every missing piece (no history yet, no GIF yet,
 one epoch, no config), so `rebuild_all` also works for runs made before the gallery existed.
-This module knows nothing about TensorFlow.
+
+Each quality metric is shown by its full name, with which way is better and the real drawings'
+number beside it (`METRIC_NAMES`); each setting that differs from the run's preset comes first,
+marked, the rest folded away (`find_preset`). This module knows nothing about TensorFlow: it reads
+a DCGAN preset without it; only a preset of a family whose settings import TensorFlow (CycleGAN,
+Sketch2Img) or an unknown experiment name makes the first page that needs it import TensorFlow.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import html
+import importlib
+import importlib.util
 import json
 import math
 import os
+import sys
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,6 +48,60 @@ SUBJECT_KEYS = ("experiment", "category", "categories", "painting_set", "dataset
 # Quality metrics worth a place on a run's card, in this order of preference.
 HEADLINE_METRICS = ("fid", "kid", "kid_mean", "cs", "gd", "sds", "swd", "memorisation_distance",
                     "memorisation", "memorization")
+
+
+@dataclass(frozen=True)
+class MetricName:
+    """How the run page names a metrics.json entry, and which way is better (None: neither)."""
+
+    label: str
+    better: str | None = None  # "lower", "higher", or "real": closest to the real drawings
+
+
+# Every metrics.json entry the run page knows, in the order it shows them. The measured rows
+# ("generated" and the real reference, `evaluate_drawings`'s keys) come first; the directions are
+# those of `sketchdraw.quality.metrics`' table (which this module cannot import: the quality
+# package imports TensorFlow). The rest describe the measurement. Unknown entries show raw, last.
+METRIC_NAMES = {
+    "fid": MetricName("Fréchet distance (FID, classifier features)", "lower"),
+    "kid_mean": MetricName("Kernel distance (KID, classifier features; mean over subsets)", "lower"),
+    "kid": MetricName("Kernel distance (KID, classifier features)", "lower"),
+    "kid_std": MetricName("Kernel distance's spread over subsets (KID standard deviation)"),
+    "cs": MetricName("Classifier score (CS: share recognised as the category)", "higher"),
+    "sds": MetricName("Semantic diversity (SDS: spread of the predictions over the categories)", "higher"),
+    "gd": MetricName("Diversity (GD: mean feature distance between two drawings)", "real"),
+    "memorisation_distance": MetricName(
+        "Memorisation (distance to the nearest training drawing; 0: copies)", "real"),
+    "memorisation": MetricName("Memorisation (distance to the nearest training drawing; 0: copies)", "real"),
+    "swd": MetricName("Sliced Wasserstein distance (SWD, image patches)", "lower"),
+    "inception_kid": MetricName("Kernel distance (KID, ImageNet InceptionV3 features)", "lower"),
+    "count": MetricName("drawings measured"),
+    # the measurement
+    "category": MetricName("category"),
+    "model": MetricName("model"),
+    "epochs": MetricName("epochs trained"),
+    "images_seen": MetricName("images seen in training"),
+    "training_drawings": MetricName("training drawings"),
+    "samples": MetricName("drawings generated per noise draw"),
+    "draws": MetricName("noise draws averaged"),
+    "truncation": MetricName("noise truncation (0: the plain normal noise)"),
+    "seed": MetricName("seed"),
+    "generator_epoch": MetricName("epoch of the measured generator (keep_best)"),
+    "generator_images_seen": MetricName("images seen by the measured generator (keep_best)"),
+    "generator_chosen_by": MetricName("measured generator chosen by"),
+    "classifier.key": MetricName("classifier"),
+    "classifier.categories": MetricName("classifier's categories"),
+    "classifier.held_out_accuracy": MetricName("classifier's accuracy on held-out drawings"),
+    "classifier.category_accuracy": MetricName("classifier's accuracy on held-out drawings of the category"),
+    "classifier.epochs": MetricName("classifier's training epochs"),
+    "evaluated": MetricName("measured at"),
+}
+BETTER_TEXT = {"lower": "↓ lower is better", "higher": "↑ higher is better",
+               "real": "≈ closest to the real drawings is best"}
+# The measured rows of metrics.json: the generated drawings, and the real reference measured the
+# same way (`sketchdraw.quality.compare.REAL_ROW` is the name `evaluate` writes).
+GENERATED_ROW = "generated"
+REAL_ROWS = ("real_held_out", "real")
 # Columns of history.csv summarised on the run page (others appear in the full epoch table).
 HISTORY_SUMMARY = (
     ("generator_loss", "generator loss"),
@@ -159,6 +222,75 @@ def _last_update(folder: RunFolder) -> float:
 def is_run_folder(path: str | os.PathLike) -> bool:
     path = Path(path)
     return path.is_dir() and ((path / "config.json").is_file() or (path / "images").is_dir())
+
+
+# -- the run's preset ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Preset:
+    """A named preset's settings, as its family's `PRESETS` holds them (read-only)."""
+
+    experiment: str
+    family: str
+    values: dict
+    bookkeeping: frozenset = frozenset()  # where the run lives and what a rerun may change
+
+
+@functools.cache
+def find_preset(experiment: str) -> Preset | None:
+    """The preset named `experiment` in any family, or None when no family has one by that name.
+
+    The families whose settings file spells the name are asked first: loading a family's settings
+    may import TensorFlow (CycleGAN's and Sketch2Img's import their networks), a DCGAN's do not.
+    That order only saves time; each family's PRESETS decides."""
+    from sketchdraw.families import families
+
+    def spells_it(family) -> bool:
+        path = _settings_file(family)
+        try:
+            text = path.read_text() if path is not None else ""
+        except OSError:
+            return False
+        return f'"{experiment}"' in text or f"'{experiment}'" in text
+
+    for family in sorted(families(), key=lambda family: not spells_it(family)):
+        presets = _settings_module(family).PRESETS
+        if experiment in presets:
+            config = presets.get(experiment)
+            bookkeeping = frozenset(getattr(type(config), "RESUMABLE", ())) | {"name"}
+            return Preset(experiment, family.name, config.to_dict(), bookkeeping)
+    return None
+
+
+def _settings_file(family) -> Path | None:
+    spec = importlib.util.find_spec(family.package)  # imports sketchdraw, not the family's package
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "settings.py"
+
+
+def _settings_module(family):
+    """A family's settings module. Until TensorFlow is imported it is loaded from its file alone,
+    under a name of its own: the family's package imports its networks, and so TensorFlow, which a
+    page does not need. A settings module that cannot be loaded that way is imported as usual."""
+    name = f"{family.package}.settings"
+    if name in sys.modules or "tensorflow" in sys.modules:
+        return importlib.import_module(name)
+    private = f"_sketchdraw_gallery_presets_{family.name}"
+    if private in sys.modules:
+        return sys.modules[private]
+    path = _settings_file(family)
+    spec = importlib.util.spec_from_file_location(private, path) if path is not None else None
+    if spec is None or spec.loader is None:
+        return importlib.import_module(name)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[private] = module  # dataclasses looks the module up while making the class
+    try:
+        spec.loader.exec_module(module)
+    except Exception:
+        del sys.modules[private]
+        return importlib.import_module(name)
+    return module
 
 
 # -- the pages -----------------------------------------------------------------------------------
@@ -346,25 +478,85 @@ def _metrics_section(run: RunSummary) -> str:
     if run.metrics is None:
         return ""
     metrics = run.metrics
-    parts = []
-    if isinstance(metrics, dict):
-        scalars = [(key, value) for key, value in metrics.items() if not isinstance(value, dict)]
-        groups = {key: value for key, value in metrics.items() if isinstance(value, dict)}
-        matrix = {key: value for key, value in groups.items()
-                  if all(not isinstance(inner, (dict, list)) for inner in value.values())}
-        if matrix:
-            parts.append(_matrix_table(matrix))
-        nested = [(key, value) for key, value in groups.items() if key not in matrix]
-        flat = [(name, value) for name, value in _flatten(dict(scalars + nested))]
-        if flat:
-            parts.append(_key_value_table([(name, _format_value(value)) for name, value in flat], "metrics"))
+    if not isinstance(metrics, dict):
+        parts = [f"<pre>{_esc(json.dumps(metrics, indent=2))}</pre>"]
     else:
-        parts.append(f"<pre>{_esc(json.dumps(metrics, indent=2))}</pre>")
+        parts = _metrics_parts(metrics)
     return f"""<section class="metrics">
   <h2>Quality metrics</h2>
   {"".join(parts)}
   <p class="note">from <a href="metrics.json">metrics.json</a></p>
 </section>"""
+
+
+def _metrics_parts(metrics: dict) -> list[str]:
+    """The measured rows as one table (full name, which way is better, this run, the real
+    drawings), the measurement's facts by name, then whatever else metrics.json holds, raw."""
+    rest = dict(metrics)
+    generated = rest.pop(GENERATED_ROW, None)
+    if not isinstance(generated, dict):  # a flat file: the metrics at the top, "real_<name>" beside
+        if generated is not None:
+            rest[GENERATED_ROW] = generated
+        generated = {key: rest.pop(key) for key in list(rest)
+                     if key in METRIC_NAMES and METRIC_NAMES[key].better and _is_number(rest[key])}
+    real_row = next((key for key in REAL_ROWS if isinstance(rest.get(key), dict)), None)
+    if real_row is not None:
+        real = rest.pop(real_row)
+    else:
+        real = {key: rest.pop(f"real_{key}") for key in generated if f"real_{key}" in rest}
+    draws = rest.pop("generated_draws", None)
+    parts = []
+    if generated or real:
+        parts.append(_measured_table(generated, real, real_row))
+        if not real:
+            parts.append('<p class="note">metrics.json holds no real reference for these numbers.</p>')
+    if isinstance(draws, list) and draws and all(isinstance(row, dict) for row in draws):
+        parts.append(f'<p class="note">this run: the mean over {len(draws)} noise draws.</p>')
+        table = _matrix_table({f"draw {index}": row for index, row in enumerate(draws, 1)})
+        parts.append(f"<details><summary>each noise draw ({len(draws)})</summary>{table}</details>")
+    elif draws is not None:
+        rest["generated_draws"] = draws
+    flat = dict(_flatten(rest))
+    known = sorted((name for name in flat if name in METRIC_NAMES), key=list(METRIC_NAMES).index)
+    if known:
+        parts.append(_key_value_table([(METRIC_NAMES[name].label, _format_value(flat[name])) for name in known],
+                                      "metrics measurement"))
+    unknown = [(name, _format_value(value)) for name, value in flat.items() if name not in METRIC_NAMES]
+    if unknown:
+        parts.append(_key_value_table(unknown, "metrics other"))
+    return parts
+
+
+def _measured_table(generated: dict, real: dict, real_row: str | None) -> str:
+    """One row per metric: its full name and key, which way is better, this run, the real drawings.
+    The known metrics first, in `METRIC_NAMES`' order, then the unknown ones by their key."""
+    keys = list(generated) + [key for key in real if key not in generated]
+    order = list(METRIC_NAMES)
+    keys = sorted((key for key in keys if key in METRIC_NAMES), key=order.index) + \
+        [key for key in keys if key not in METRIC_NAMES]
+    real_heading = "real held-out drawings" if real_row == "real_held_out" else "real drawings"
+    head = "<th>metric</th><th>better</th><th>this run</th>" + (f"<th>{real_heading}</th>" if real else "")
+    rows = []
+    for key in keys:
+        known = METRIC_NAMES.get(key)
+        if known is not None:
+            name = f'{_esc(known.label)} <code>{_esc(key)}</code>'
+            better = BETTER_TEXT.get(known.better, "")
+            css = f' class="better {known.better}"' if known.better else ' class="better"'
+        else:
+            name, better, css = f"<code>{_esc(key)}</code>", "", ' class="better"'
+        cells = [f"<td>{_esc(_format_value(generated.get(key)))}</td>"]
+        if real:
+            cells.append(f'<td class="real">{_esc(_format_value(real.get(key)))}</td>')
+        rows.append(f'<tr data-metric="{_attr(key)}"><th>{name}</th><td{css}>{_esc(better)}</td>{"".join(cells)}</tr>')
+    note = ""
+    if real_row == "real_held_out":
+        note = ('<p class="note">Real held-out drawings: drawings of the category that neither network '
+                "trained on, measured the same way: what each number is read against.</p>")
+    elif real:
+        note = '<p class="note">Real drawings: measured the same way, what each number is read against.</p>'
+    return (f'<div class="scroll"><table class="numbers measured" id="metrics"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>{note}')
 
 
 def _matrix_table(groups: dict[str, dict]) -> str:
@@ -385,12 +577,65 @@ def _settings_section(run: RunSummary) -> str:
   <h2>Settings</h2>
   <p class="empty">No config.json in this run folder.</p>
 </section>"""
-    rows = [(name, _format_value(value)) for name, value in _flatten(run.config)]
+    settings = _flatten(run.config)
+    experiment = run.config.get("experiment")
+    preset, why_not = None, "config.json names no experiment (preset), so nothing is compared"
+    if isinstance(experiment, str) and experiment:
+        try:
+            preset = find_preset(experiment)
+            why_not = f"no preset is named {experiment!r} in this sketchdraw, so nothing is compared"
+        except Exception as error:  # a broken settings module must not cost the page
+            why_not = f"the presets could not be read ({type(error).__name__}: {error}), so nothing is compared"
+    if preset is None:
+        body = (f'<p class="note">{_esc(why_not)}.</p>\n  <div id="settings">'
+                f'{_key_value_table([(name, _format_value(value)) for name, value in settings], "settings")}</div>')
+    else:
+        body = _settings_against_preset(settings, preset)
     return f"""<section class="settings">
   <h2>Settings</h2>
-  {_key_value_table(rows, "settings", table_id="settings")}
+  {body}
   <p class="note">from <a href="config.json">config.json</a></p>
 </section>"""
+
+
+def _settings_against_preset(settings: list[tuple[str, object]], preset: Preset) -> str:
+    """The settings that differ from the preset first, marked, with the preset's value beside (what
+    is trained before where the run lives and what a rerun may change); those as in the preset
+    folded away under their count."""
+    preset_values = dict(_flatten(preset.values))
+    changed, same = [], []
+    for name, value in settings:
+        if name not in preset_values:
+            changed.append((name, value, "not a setting of the preset"))
+        elif _json_form(value) != _json_form(preset_values[name]):
+            changed.append((name, value, f"preset: {_format_value(preset_values[name]) or 'none'}"))
+        else:
+            same.append((name, value))
+    changed.sort(key=lambda row: row[0] in preset.bookkeeping)
+    count = len(changed)
+    summary = (f"{count} setting{'' if count == 1 else 's'} differ{'s' if count == 1 else ''} from the preset"
+               if count else "every setting as in the preset")
+    line = (f'<p class="preset-line">preset <strong>{_esc(preset.experiment)}</strong> '
+            f'({_esc(preset.family)}) · {summary}</p>')
+    parts = []
+    if changed:
+        rows = "\n".join(
+            f'<tr class="changed{" bookkeeping" if name in preset.bookkeeping else ""}" '
+            f'title="differs from the preset"><th>{_esc(name)}</th>'
+            f'<td>{_esc(_format_value(value))}</td><td class="preset-value">{_esc(note)}</td></tr>'
+            for name, value, note in changed)
+        parts.append(f'<table class="key-value settings changed-settings"><tbody>{rows}</tbody></table>')
+    if same:
+        label = f"{len(same)} setting{'' if len(same) == 1 else 's'} as in the preset"
+        parts.append(f'<details class="same-settings"><summary>{_esc(label)}</summary>'
+                     f'{_key_value_table([(name, _format_value(value)) for name, value in same], "settings")}'
+                     "</details>")
+    return line + '\n  <div id="settings">' + "".join(parts) + "</div>"
+
+
+def _json_form(value):
+    """A value as config.json holds it (tuples as lists), so a saved value compares with the preset's."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def _files_section(run: RunSummary) -> str:

@@ -21,6 +21,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import time
 import urllib.parse
 from pathlib import Path
@@ -50,7 +51,7 @@ def make_run(runs_dir: Path, name: str, drawings: np.ndarray, epochs_done: int, 
     run = RunFolder(runs_dir / name)
     run.root.mkdir(parents=True)
     config = {
-        "experiment": "rabbit-tutorial", "name": name, "source": "quickdraw", "category": "rabbit",
+        "experiment": "rabbit_small", "name": name, "source": "quickdraw", "category": "rabbit",
         "model": "tutorial", "loss": "non_saturating",
         "epochs": epochs_planned, "batch_size": 256, "noise_dimension": 100,
         "generator_learning_rate": 0.0001, "discriminator_learning_rate": 0.0004,
@@ -167,6 +168,51 @@ class PageParser(html.parser.HTMLParser):
             self._script = None
 
 
+class TableParser(html.parser.HTMLParser):
+    """The rows of the table (or of every table inside the element) with a given id: each row as
+    (its class, the text of each cell)."""
+
+    def __init__(self, element_id: str):
+        super().__init__()
+        self.element_id = element_id
+        self.rows: list[tuple[str, list[str]]] = []
+        self._depth = 0  # open elements inside the one wanted; 0: outside it
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self._depth:
+            self._depth += tag not in VOID_ELEMENTS
+            if tag == "tr":
+                self.rows.append((attrs.get("class") or "", []))
+            elif tag in ("th", "td"):
+                self._cell = []
+        elif attrs.get("id") == self.element_id:
+            self._depth = 1
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag):
+        if not self._depth:
+            return
+        if tag in ("th", "td") and self._cell is not None:
+            self.rows[-1][1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        self._depth -= 1
+
+
+VOID_ELEMENTS = {"br", "img", "input", "meta", "link", "hr", "wbr"}
+
+
+def table_rows(text: str, element_id: str, with_class: bool = False) -> list:
+    parser = TableParser(element_id)
+    parser.feed(text)
+    assert parser.rows, f"no table rows in #{element_id}"
+    return parser.rows if with_class else [cells for _, cells in parser.rows]
+
+
 def parse(page: Path) -> PageParser:
     parser = PageParser()
     parser.feed(page.read_text())
@@ -217,17 +263,17 @@ def test_run_page_shows_newest_grid_and_lists_every_epoch(runs):
 
 def test_run_page_shows_settings_history_and_metrics(runs):
     text = (runs / "rabbit" / "index.html").read_text()
-    settings = text[text.index('id="settings"'):]
-    settings = settings[:settings.index("</table>")]
+    settings = {row[0]: row[1] for row in table_rows(text, "settings")}
     for name, value in [("category", "rabbit"), ("model", "tutorial"), ("epochs", "3"),
                         ("batch_size", "256"), ("generator_learning_rate", "0.0001"),
                         ("augment", "color,translation,cutout"), ("adam.beta_1", "0.5"),
                         ("mixed_precision", "false")]:
-        assert f"<tr><th>{name}</th><td>{value}</td></tr>" in settings
+        assert settings[name] == value
     assert "<tr><th>epochs done</th><td>3 of 3</td></tr>" in text
     assert "<tr><th>seconds per epoch (mean)</th><td>12.5</td></tr>" in text
     assert "<tr><th>last generator loss</th><td>1</td></tr>" in text
-    assert "<td>41.25</td>" in text and "<td>0.93</td>" in text  # generated and real metrics
+    metrics = {row[0].split()[-1]: row[2:] for row in table_rows(text, "metrics")[1:]}
+    assert metrics["fid"] == ["41.25", "1.5"] and metrics["cs"] == ["0.62", "0.93"]  # generated, real
 
 
 def test_text_from_config_and_metrics_is_escaped(runs):
@@ -269,7 +315,7 @@ def test_runs_index_lists_every_run_folder(runs):
     assert "rabbit/images/image_at_epoch_0003.png" in parsed.images
     assert 'data-name="rabbit-training" data-epochs="2"' in text
     assert "2 of 10 epochs" in text
-    assert '<p class="subject">rabbit-tutorial · rabbit</p>' in text
+    assert '<p class="subject">rabbit_small · rabbit</p>' in text
     assert "<li><span>fid</span> 41.25</li>" in text  # the generated drawings' FID, not the real one
     assert text.count('<article class="card"') == 4  # not notes/ (no config, no images) nor .hidden/
 
@@ -300,6 +346,124 @@ def test_headline_metrics_prefer_generated_numbers():
                                                  ("gd", 7.5)]
     assert gallery.headline_metrics({"swd": 3.0, "real_swd": 1.0}) == [("swd", 3.0)]
     assert gallery.headline_metrics(None) == []
+
+
+# What `sketchdraw.quality.evaluate` writes (two noise draws), with one metric and one entry the
+# pages do not know.
+EVALUATED = {
+    "category": "rabbit", "model": "upsample",
+    "classifier": {"key": "3-categories-83c7", "categories": ["apple", "cat", "rabbit"],
+                   "held_out_accuracy": 0.91, "category_accuracy": 0.88, "epochs": 2},
+    "generated": {"count": 1000, "fid": 136.9, "kid_mean": 2.226, "kid_std": 0.031, "cs": 0.0,
+                  "gd": 0.2651, "memorisation_distance": 0.1717, "sharpness": 4.5},
+    "real_held_out": {"count": 1000, "fid": 0.917, "kid_mean": 0.0004, "kid_std": 0.001, "cs": 0.93,
+                      "gd": 0.3325, "memorisation_distance": 0.2803, "sharpness": 5.5},
+    "generated_draws": [{"count": 1000, "fid": 130.0, "kid_mean": 2.0, "cs": 0.0},
+                        {"count": 1000, "fid": 143.8, "kid_mean": 2.452, "cs": 0.0}],
+    "images_seen": 384000, "epochs": 857, "samples": 1000, "seed": 0, "draws": 2, "truncation": 0.0,
+    "evaluated": "2026-12-02T13:57:55", "surprise": {"new": 12},
+}
+
+
+def test_each_metric_is_named_in_full_with_its_direction_and_the_real_reference(tmp_path):
+    run = tmp_path / "measured"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps(EVALUATED))
+    text = gallery.write_run_page(run).read_text()
+    header, *rows = table_rows(text, "metrics")
+    assert header == ["metric", "better", "this run", "real held-out drawings"]
+    shown = {row[0]: row[1:] for row in rows}
+    expected = {
+        "Fréchet distance (FID, classifier features) fid": ["↓ lower is better", "136.9", "0.917"],
+        "Kernel distance (KID, classifier features; mean over subsets) kid_mean":
+            ["↓ lower is better", "2.226", "0.0004"],
+        "Classifier score (CS: share recognised as the category) cs": ["↑ higher is better", "0", "0.93"],
+        "Diversity (GD: mean feature distance between two drawings) gd":
+            ["≈ closest to the real drawings is best", "0.2651", "0.3325"],
+        "Memorisation (distance to the nearest training drawing; 0: copies) memorisation_distance":
+            ["≈ closest to the real drawings is best", "0.1717", "0.2803"],
+        "drawings measured count": ["", "1000", "1000"],
+    }
+    for name, cells in expected.items():
+        assert shown[name] == cells, name
+    assert rows[-1] == ["sharpness", "", "4.5", "5.5"], "an unknown metric shows raw, at the end"
+    assert [row[0].split()[-1] for row in rows[:2]] == ["fid", "kid_mean"]
+    # The measurement by name, the noise draws folded away, the unknown entry raw at the end.
+    assert "<tr><th>images seen in training</th><td>384000</td></tr>" in text
+    assert "<tr><th>classifier&#x27;s accuracy on held-out drawings</th><td>0.91</td></tr>" in text \
+        or "<tr><th>classifier's accuracy on held-out drawings</th><td>0.91</td></tr>" in text
+    assert "the mean over 2 noise draws" in text and "<summary>each noise draw (2)</summary>" in text
+    assert "<tr><th>surprise.new</th><td>12</td></tr>" in text
+    assert text.index("surprise.new") > text.index("images seen in training") > text.index('id="metrics"')
+
+
+def test_metrics_without_a_real_reference_say_so(tmp_path):
+    run = tmp_path / "flat"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps({"swd": 3.0, "real_swd": 1.0, "fid": 9.0}))
+    text = gallery.write_run_page(run).read_text()
+    assert table_rows(text, "metrics")[1:] == [
+        ["Fréchet distance (FID, classifier features) fid", "↓ lower is better", "9", ""],
+        ["Sliced Wasserstein distance (SWD, image patches) swd", "↓ lower is better", "3", "1"]]
+    (run / "metrics.json").write_text(json.dumps({"generated": {"cs": 0.5}}))
+    text = gallery.write_run_page(run).read_text()
+    assert table_rows(text, "metrics")[1:] == [
+        ["Classifier score (CS: share recognised as the category) cs", "↑ higher is better", "0.5"]]
+    assert "holds no real reference" in text
+
+
+def test_settings_that_differ_from_the_preset_come_first_and_are_marked(tmp_path):
+    preset = gallery.find_preset("rabbit")
+    assert preset.family == "dcgan"
+    assert {key: preset.values[key] for key in ("batch_size", "model", "generator_learning_rate", "augment")} \
+        == {"batch_size": 256, "model": "tutorial", "generator_learning_rate": 1e-3, "augment": ""}
+    run = RunFolder(tmp_path / "runs" / "rabbit")
+    run.root.mkdir(parents=True)
+    run.save_config({**preset.values, "batch_size": 32, "augment": "translation"})
+    # Rendered in a process of its own: a DCGAN preset is read without TensorFlow.
+    script = ("import sys; from sketchdraw import gallery; gallery.write_run_page(sys.argv[1]); "
+              "assert 'tensorflow' not in sys.modules, 'the page imported TensorFlow'")
+    subprocess.run([sys.executable, "-c", script, str(run.root)], check=True, timeout=120)
+    text = (run.root / "index.html").read_text()
+    rows = table_rows(text, "settings", with_class=True)
+    assert rows[:2] == [("changed", ["augment", "translation", "preset: none"]),
+                        ("changed", ["batch_size", "32", "preset: 256"])]
+    assert all(css == "" and len(cells) == 2 for css, cells in rows[2:])
+    assert len(rows) == len(preset.values)
+    assert "preset <strong>rabbit</strong> (dcgan) · 2 settings differ from the preset" in text
+    assert f"<summary>{len(preset.values) - 2} settings as in the preset</summary>" in text
+    assert text.index('class="changed"') < text.index("<details") < text.index("<th>category</th>")
+    # Where the run lives (and what a rerun may change) differs after what is trained.
+    run.save_config({**preset.values, "name": "aaa", "epochs": 3, "batch_size": 32})
+    rows = table_rows(gallery.write_run_page(run.root).read_text(), "settings", with_class=True)
+    assert [(css, cells[0]) for css, cells in rows[:3]] == [
+        ("changed", "batch_size"), ("changed bookkeeping", "epochs"), ("changed bookkeeping", "name")]
+
+
+def test_settings_without_a_preset_are_one_table(tmp_path):
+    run = RunFolder(tmp_path / "old")
+    run.root.mkdir()
+    run.save_config({"category": "cat", "batch_size": 64})
+    text = gallery.write_run_page(run.root).read_text()
+    assert "config.json names no experiment (preset), so nothing is compared" in text
+    assert table_rows(text, "settings") == [["batch_size", "64"], ["category", "cat"]] or \
+        table_rows(text, "settings") == [["category", "cat"], ["batch_size", "64"]]
+    assert "<details" not in text[text.index('<section class="settings">'):]
+
+
+def test_the_pages_know_every_metric_row_and_preset_the_training_code_has():
+    """The pages keep their own copy of what quality and the families define (importing those
+    would import TensorFlow): the copies must agree."""
+    from sketchdraw import families
+    from sketchdraw.quality import compare, metrics
+
+    assert compare.REAL_ROW in gallery.REAL_ROWS
+    for name in list(metrics.METRICS.names()) + ["count", "kid_mean", "kid_std", "memorisation_distance"]:
+        assert name in gallery.METRIC_NAMES, f"the run page has no name for the metric {name!r}"
+    for experiment, family in families.experiments().items():
+        preset = gallery.find_preset(experiment)
+        assert (preset.family, preset.values) == (family.name, family.presets.get(experiment).to_dict())
+    assert gallery.find_preset("no-such-preset") is None
 
 
 # -- a real browser ------------------------------------------------------------------------------
@@ -495,6 +659,16 @@ def test_run_page_in_chromium(runs, browser, tmp_path):
     assert settings["generator_learning_rate"] == "0.0001"
     assert settings["note"] == TRICKY_TEXT
     assert browser.evaluate("document.querySelectorAll('#settings b, #settings script').length") == 0
+    # What differs from the preset shows; the rest is folded away under its count.
+    shown = browser.evaluate("""Array.from(document.querySelectorAll('#settings tr'))
+        .filter(row => row.checkVisibility()).map(row => row.cells[0].textContent)""")
+    assert "batch_size" in shown and "note" in shown and "category" not in shown, " ".join(shown)
+    browser.evaluate("document.querySelector('details.same-settings > summary').click()")
+    assert browser.evaluate("document.querySelector('#settings tr:not(.changed)').checkVisibility()")
+    # Each metric by name, with which way is better and the real drawings' number.
+    fid = browser.evaluate("""Array.from(document.querySelector('#metrics tr[data-metric=fid]').cells)
+        .map(cell => cell.innerText)""")
+    assert fid == ["Fréchet distance (FID, classifier features) fid", "↓ lower is better", "41.25", "1.5"]
     assert browser.problems() == []
     screenshot = browser.screenshot(tmp_path / "run-page.png")
     assert screenshot.stat().st_size > 10_000
