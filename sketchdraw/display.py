@@ -68,8 +68,19 @@ def show_run(run_dir: str | os.PathLike) -> None:
     for path in ([grids[-1]] if grids else []) + [run.gif_path, run.losses_plot_path,
                                                    run.samples_path]:
         if Path(path).exists():
-            print(path)
+            show_caption(f"`{path}`")
             show_image(path, width=None if path in (run.losses_plot_path, run.samples_path) else 320)
     page = run.root / "index.html"
     if page.exists():
-        print(f"browse the whole run (epoch slider, plots, settings): {page}")
+        show_caption(f"Browse the whole run (epoch slider, plots, settings): `{page}`")
+
+
+def show_caption(text: str) -> None:
+    """A line of Markdown in the notebook; nothing on a headless run's console, where the closing
+    summary already says where everything is."""
+    display = _ipython_display()
+    if display is None:
+        return
+    from IPython.display import Markdown
+
+    display(Markdown(text))

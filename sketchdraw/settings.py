@@ -87,6 +87,22 @@ class Settings:
     def notebook(self) -> str:
         raise NotImplementedError
 
+    def changes_from(self, preset: Settings) -> dict:
+        """{field: (preset's value, this value)} for each field that differs from `preset`."""
+        mine, theirs = self.to_dict(), preset.to_dict()
+        return {key: (theirs.get(key), value) for key, value in mine.items()
+                if key != "experiment" and theirs.get(key) != value}
+
+    def describe(self, preset: Settings) -> str:
+        """Two lines for the console: the preset and what this run changes in it (the whole set
+        is `config.to_dict()`, and config.json in the run folder)."""
+        changes = self.changes_from(preset)
+        listing = ", ".join(f"{key}={new!r} (preset {old!r})" for key, (old, new) in changes.items())
+        return (f"settings: the {self.experiment} preset"
+                + (f", changed: {listing}" if changes else ", unchanged")
+                + f"\n  ({len(self.to_dict()) - len(changes) - 1} more as in the preset: "
+                  "print(config.to_dict()) shows them all)")
+
 
 # Names a run folder must not take: the runs folder's own page (the gallery's index.html; a run
 # folder of that name would break every later page), and the names Windows keeps for devices.

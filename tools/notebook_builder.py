@@ -183,7 +183,6 @@ def resolve_cell(settings_class: type, module: str, imports: tuple) -> str:
     call = textwrap.fill(", ".join(f"{name}={name}" for name in names) + ")", width=LINE_WIDTH,
                          initial_indent="    ", subsequent_indent="    ", break_long_words=False,
                          break_on_hyphens=False)
-    width = max(len(item.name) for item in dataclasses.fields(settings_class))
     return "\n".join([
         "import tensorflow as tf",
         "",
@@ -195,6 +194,5 @@ def resolve_cell(settings_class: type, module: str, imports: tuple) -> str:
         call,
         "config.check_ready()",
         'print("TensorFlow", tf.__version__, "| GPUs:", len(tf.config.list_physical_devices("GPU")))',
-        "for key, value in config.to_dict().items():",
-        f'    print(f"{{key:>{width}}}: {{value}}")',
+        f"print(config.describe({module}.preset(experiment)))",
     ])

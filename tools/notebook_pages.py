@@ -181,7 +181,6 @@ if config.quality_every:  # keep_best: generator.keras becomes the measured epoc
     callbacks.append(quality.quality_callback(config, every=config.quality_every,
                                               keep_best=config.keep_best))
 result = dcgan.train(config, images=images, callbacks=callbacks)
-print(f"trained {result.epochs_trained} epoch(s) in this call; run folder: {result.run.root}")
 """)
 
     md("""
@@ -253,7 +252,6 @@ as the paper measured by hand, the discriminator's accuracy on each batch *befor
 """)
     code("""
 result = dcgan.train(config, images=images, callbacks=[display.live_epoch_grid(width=384)])
-print(f"trained {result.epochs_trained} epoch(s) in this call; run folder: {result.run.root}")
 """)
 
     md("""
@@ -352,7 +350,6 @@ reconstructed, first for a photo, then for a painting.
 """))
     code("""
 result = cyclegan.train_cycle(config, images_x, images_y, callbacks=[display.live_epoch_grid(width=720)])
-print(f"trained {result.epochs_trained} epoch(s) in this call; run folder: {result.run.root}")
 """)
 
     md("""
@@ -460,7 +457,6 @@ true photo — is replaced after every epoch.
 """)
     code("""
 result = sketch2img.train_sketch2img(config, pairs=pairs, callbacks=[display.live_epoch_grid()])
-print(f"trained {result.epochs_trained} epoch(s) in this call; run folder: {result.run.root}")
 """)
 
     md("""
