@@ -36,11 +36,11 @@ N ?= 1000
 # Every other target reads its variables from the environment too ("$$RUN" is expanded by the
 # shell, which never runs a command found in a value): exported, and passed by name below.
 export CATEGORY INPUT DIRECTION SKETCH CATEGORIES QUICK SETTINGS SEEDS IMAGES WORKERS PER_CATEGORY
-export DRAWS TRUNCATION RUNS RUN N
+export DRAWS TRUNCATION RUNS RUN N WHAT
 # $(call opt,--flag,NAME): `--flag "$NAME"` when NAME is set and not empty, else nothing
 opt = $${$(2):+$(1) "$$$(2)"}
 
-.PHONY: help setup browser run sample evaluate translate draw gallery bench ablation test test-slow lint
+.PHONY: help setup browser run sample evaluate translate draw gallery list bench ablation test test-slow lint
 
 help:
 	@echo "make setup                      virtual environment + requirements + editable install"
@@ -54,6 +54,7 @@ help:
 	@echo "make run EXPERIMENT=faces_sketch2photo DATA=root   sketch to image (root/sketch, root/photo)"
 	@echo "make draw RUN=runs/faces_sketch2photo SKETCH=my_sketch.png"
 	@echo "make gallery [RUNS=runs]        rebuild runs/index.html and every run's index.html"
+	@echo "make list WHAT=presets|categories|runs [RUNS=runs MIRROR=dir]   categories: * = in the mirror folder"
 	@echo "make bench [QUICK=1]            benchmarks -> bench/results/<date>-<host>.md"
 	@echo "make ablation [CATEGORY=rabbit SETTINGS=a,b SEEDS=1,2 IMAGES=n]   small-data settings x seeds"
 	@echo "make test | make test-slow | make lint"
@@ -93,6 +94,9 @@ draw: $(STAMP)
 
 gallery: $(STAMP)
 	$(BIN)/python -m sketchdraw gallery --runs-dir "$$RUNS"
+
+list: $(STAMP)
+	$(BIN)/python -m sketchdraw list "$$WHAT" --runs-dir "$$RUNS" $(call opt,--mirror,MIRROR)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $${QUICK:+--quick}

@@ -22,6 +22,7 @@ import typing
 from pathlib import Path
 
 from sketchdraw.artifacts import RunFolder
+from sketchdraw.notebook_files import notebook_cwd, notebook_path
 from sketchdraw.registry import unknown_name_message
 from sketchdraw.settings import given_overrides
 
@@ -88,7 +89,7 @@ def _execute(notebook: Path, run_dir: Path, parameters: dict, kernel: str) -> in
             # Streams go straight to our stdout/stderr; log_output=True would also send every
             # stderr line (the progress bars, the epoch summaries) to papermill's logger: twice.
             str(notebook), str(running), parameters=parameters, log_output=False,
-            progress_bar=False, cwd=str(REPO_ROOT), kernel_name=kernel,
+            progress_bar=False, cwd=str(notebook_cwd()), kernel_name=kernel,
             stdout_file=sys.stdout, stderr_file=sys.stderr, iopub_timeout=IOPUB_TIMEOUT)
     except papermill.PapermillExecutionError as error:
         # The notebook's own error message is what the user needs; the traceback stays in the
@@ -209,7 +210,7 @@ def run_command(arguments: argparse.Namespace) -> int:
     config.check_ready()  # e.g. the data folders set: fail in a second, not after a kernel starts
     check_data_folders(config)
     notebook = Path(arguments.notebook) if arguments.notebook else \
-        REPO_ROOT / "notebooks" / config.notebook()
+        notebook_path(config.notebook())
     import papermill
 
     # Parameters of the notebook that are no setting (e.g. what to translate at the end) go to
@@ -327,8 +328,140 @@ def draw_command(arguments: argparse.Namespace) -> int:
     return 0
 
 
+# The name this package has on the package index ("sketchdraw" there is another project's).
+DISTRIBUTION = "sketchdraw-gan"
+
+
+def version_text() -> str:
+    """`sketchdraw --version`: the installed distribution's version (the package's own without
+    one, e.g. run from a checkout never installed) and where the package is imported from."""
+    from importlib import metadata
+
+    import sketchdraw
+
+    try:
+        version = metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        version = sketchdraw.__version__
+    return f"{DISTRIBUTION} {version} ({Path(sketchdraw.__file__).resolve().parent})"
+
+
+class VersionAction(argparse.Action):
+    """`--version`, printed as one line (argparse's own would wrap a long path) and read only
+    when asked."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
+LIST_WHAT = ("presets", "categories", "runs")
+
+
+def list_command(arguments: argparse.Namespace) -> int:
+    handler = {"presets": list_presets, "categories": list_categories, "runs": list_runs}
+    return handler[arguments.what](arguments)
+
+
+def list_presets(arguments: argparse.Namespace) -> int:
+    """Every preset, its family and what it trains."""
+    from sketchdraw.families import experiments
+
+    rows = [(f"{name} (default)" if name == DEFAULT_EXPERIMENT else name, family.name,
+             preset_summary(family.presets.get(name)))
+            for name, family in sorted(experiments().items())]
+    _print_table(("experiment", "family", "what it trains"), rows)
+    print("\nmake run EXPERIMENT=<name> (or sketchdraw run --experiment <name>); any setting "
+          "overrides it")
+    return 0
+
+
+def preset_summary(config) -> str:
+    """One line on a preset: its own description where it has one, else its data, model and
+    length, read from its settings."""
+    own = getattr(config, "description", None)
+    if isinstance(own, str) and own.strip():
+        return own.strip().splitlines()[0]
+    settings = config.to_dict()
+    if "domain_x" in settings:
+        data = (f"{settings.get('domain_x_label') or 'X'} <-> {settings.get('domain_y_label') or 'Y'}"
+                " (DOMAIN_X=, DOMAIN_Y= folders)")
+    elif "data_root" in settings:
+        data = "sketch/photo pairs (DATA=root)"
+    elif settings.get("source") == "paintings":
+        data = "paintings (DATA=folder)"
+    else:
+        kind = "strokes" if settings.get("source") == "strokes" else "Quick, Draw!"
+        data = f"{kind} {settings.get('category')}"
+        if settings.get("limit"):
+            data += f", first {settings['limit']} drawings"
+    parts = [data]
+    if settings.get("model"):
+        parts.append(f"model {settings['model']}")
+    parts.append(f"{settings.get('epochs')} epochs, batch {settings.get('batch_size')}")
+    return "; ".join(parts)
+
+
+def list_categories(arguments: argparse.Namespace) -> int:
+    """The 345 Quick, Draw! names; with a mirror folder, those it holds marked."""
+    from sketchdraw import quickdraw
+
+    mirror = quickdraw.resolve_mirror(arguments.mirror)
+    if not isinstance(mirror, Path):
+        print("\n".join(quickdraw.CATEGORIES))
+        where = f"the mirror {mirror} is a URL: not checked" if mirror else \
+            f"no mirror folder (set {quickdraw.MIRROR_ENVIRONMENT['numpy_bitmap']} or --mirror)"
+        print(f"\n{len(quickdraw.CATEGORIES)} categories; {where}", file=sys.stderr)
+        return 0
+    suffix = quickdraw.SUFFIX["numpy_bitmap"]
+    present = {name for name in quickdraw.CATEGORIES if (mirror / f"{name}{suffix}").is_file()}
+    for name in quickdraw.CATEGORIES:
+        print(f"{'*' if name in present else ' '} {name}")
+    print(f"\n{len(quickdraw.CATEGORIES)} categories; * = in the mirror folder {mirror} "
+          f"({len(present)} of them)", file=sys.stderr)
+    return 0
+
+
+def list_runs(arguments: argparse.Namespace) -> int:
+    """Each run folder: its name, experiment, epochs done of planned and last update."""
+    from sketchdraw import gallery
+
+    runs_dir = Path(arguments.runs_dir)
+    if not runs_dir.is_dir():
+        raise FileNotFoundError(f"{runs_dir}: no such folder of runs (a run goes into runs/ by "
+                                "default: make run CATEGORY=rabbit)")
+    summaries = [gallery.read_run(path) for path in gallery.run_folders(runs_dir)]
+    if not summaries:
+        print(f"no runs in {runs_dir}")
+        return 0
+    rows = []
+    for run in summaries:
+        planned = run.epochs_planned
+        rows.append((run.name, run.subject or "?",
+                     f"{run.epochs_done} of {planned}" if planned else str(run.epochs_done),
+                     gallery._time_text(run.updated),
+                     "; ".join(run.problems)))
+    _print_table(("run", "experiment", "epochs", "last update", "problems"), rows)
+    print(f"\nin {runs_dir}; open {runs_dir / gallery.PAGE_NAME} to see them")
+    return 0
+
+
+def _print_table(header: tuple, rows: list) -> None:
+    """Columns padded to their widest cell; a column empty in every row is left out."""
+    keep = [index for index in range(len(header)) if any(row[index] for row in rows)]
+    table = [[str(line[index]) for index in keep] for line in (header, *rows)]
+    widths = [max(len(line[column]) for line in table) for column in range(len(keep))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sketchdraw", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action=VersionAction,
+                        help="the installed version and where the package is imported from")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="train (or resume) a run by executing its notebook")
@@ -383,6 +516,18 @@ def build_parser() -> argparse.ArgumentParser:
     pages = commands.add_parser("gallery", help="rebuild the HTML pages of every run folder")
     pages.add_argument("--runs-dir", default="runs", help="folder of run folders (default: runs)")
     pages.set_defaults(handler=gallery_command)
+
+    listing = commands.add_parser(
+        "list", help="list the presets, the Quick, Draw! categories or the runs",
+        description="presets: each experiment with its family and what it trains; categories: "
+                    "the 345 Quick, Draw! names, those in the mirror folder marked *; runs: each "
+                    "run folder with its experiment, epochs done of planned and last update")
+    listing.add_argument("what", choices=LIST_WHAT, help="what to list")
+    listing.add_argument("--mirror", help="categories: the mirror folder to mark the categories "
+                                          "it holds (default: $SKETCHDRAW_QUICKDRAW_MIRROR)")
+    listing.add_argument("--runs-dir", default="runs",
+                         help="runs: the folder of run folders (default: runs)")
+    listing.set_defaults(handler=list_command)
     return parser
 
 

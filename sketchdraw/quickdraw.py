@@ -76,7 +76,7 @@ def check_category(name) -> str:
         raise ValueError(f"unknown Quick, Draw! category {name!r}; did you mean "
                          f"{lowered[name.lower()]!r}? (names are case-sensitive)")
     raise ValueError(unknown_name_message("Quick, Draw! category", name, CATEGORIES)
-                     + " The full list is sketchdraw.quickdraw.CATEGORIES (345 names).")
+                     + " All 345 names: sketchdraw list categories (or make list WHAT=categories).")
 
 
 # -- where files come from -----------------------------------------------------------------------
