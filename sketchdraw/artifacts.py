@@ -22,15 +22,16 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
-import fcntl
 import io
 import json
 import os
 import shutil
 import socket
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import filelock
 import numpy as np
 from PIL import Image
 
@@ -287,32 +288,85 @@ class RunFolder:
     def lock(self) -> Iterator[None]:
         """Hold an exclusive lock on the run folder while training.
 
-        The lock is an OS file lock (flock): the kernel drops it when the holder dies, so a lock
-        left by a killed process is taken over safely, while a live holder is named in the error.
+        The lock is the OS's own lock on `.lock` (flock on Linux and macOS, LockFileEx on Windows,
+        through filelock): the OS drops it when the holder dies, so a lock left by a killed process
+        is taken over safely, while a live holder is named in the error. Asking again while it is
+        held is refused, in this process too. Where Python has no such lock, filelock's existence
+        marker stands in; a marker left by a process that is gone from this host is taken over.
         """
         self.check_is_folder()
         self.root.mkdir(parents=True, exist_ok=True)
         lock_path = self.root / ".lock"
-        handle = open(lock_path, "a+")
+        if not _NATIVE_LOCKS:
+            with _marker_lock(lock_path, self.root):
+                yield
+            return
+        # Opened without truncating: the holder's text stays readable to those refused.
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
         try:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise RunLockedError(
-                    f"run folder {self.root} is being trained by {holder}; wait for it to finish, "
-                    "stop it, or choose another run name") from None
-            handle.seek(0)
-            handle.truncate()
+            locked = filelock.lock_descriptor(descriptor, blocking=False)
+        except BaseException:
+            os.close(descriptor)
+            raise
+        if not locked:
+            os.close(descriptor)
+            raise _locked_error(self.root, _lock_holder(lock_path))
+        try:
             started = datetime.datetime.now().isoformat(timespec="seconds")
-            handle.write(f"process {os.getpid()} on {socket.gethostname()} (since {started})\n")
-            handle.flush()
+            # Byte 0 is the locked byte, which other processes cannot read on Windows: the holder's
+            # text starts after it.
+            text = f"\nprocess {os.getpid()} on {socket.gethostname()} (since {started})\n".encode()
+            os.lseek(descriptor, 0, os.SEEK_SET)
+            while text:
+                text = text[os.write(descriptor, text):]
+            os.ftruncate(descriptor, os.lseek(descriptor, 0, os.SEEK_CUR))
             yield
         finally:
             with contextlib.suppress(OSError):
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-            handle.close()
+                filelock.unlock_descriptor(descriptor)
+            os.close(descriptor)
+
+
+# An OS file lock on a descriptor (flock, or LockFileEx on Windows); without one (no fcntl off
+# Windows) filelock offers only its existence marker.
+_NATIVE_LOCKS = sys.platform == "win32" or filelock.has_fcntl
+
+
+def _locked_error(root: Path, holder: str) -> RunLockedError:
+    return RunLockedError(f"run folder {root} is being trained by {holder}; wait for it to finish, "
+                          "stop it, or choose another run name")
+
+
+def _lock_holder(lock_path: Path) -> str:
+    """The holder's own words in `.lock`, or "another process" when they cannot be read."""
+    try:
+        with open(lock_path, "rb") as file:
+            try:
+                data = file.read()
+            except OSError:  # Windows: the locked byte 0 is the holder's alone
+                file.seek(1)
+                data = file.read()
+    except OSError:
+        return "another process"
+    return data.decode("utf-8", "replace").strip() or "another process"
+
+
+@contextlib.contextmanager
+def _marker_lock(lock_path: Path, root: Path) -> Iterator[None]:
+    """filelock's existence marker: `.lock` holds the holder's process id and host."""
+    marker = filelock.SoftFileLock(lock_path, is_singleton=False, thread_local=False)
+    try:
+        marker.acquire(blocking=False)
+    except filelock.Timeout:
+        holder = "another process"
+        with contextlib.suppress(OSError, ValueError):
+            pid, host = lock_path.read_text().split("\n")[:2]
+            holder = f"process {int(pid)} on {host}"
+        raise _locked_error(root, holder) from None
+    try:
+        yield
+    finally:
+        marker.release()
 
 
 def _epoch_of(path: Path) -> int:
