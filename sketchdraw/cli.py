@@ -22,6 +22,12 @@ import typing
 from pathlib import Path
 
 from sketchdraw.artifacts import RunFolder
+from sketchdraw.console import (
+    KERNEL_LOG,
+    native_stderr_silenced,
+    quiet_kernel_options,
+    verbose_requested,
+)
 from sketchdraw.notebook_files import notebook_cwd, notebook_path
 from sketchdraw.registry import unknown_name_message
 from sketchdraw.settings import given_overrides
@@ -64,7 +70,8 @@ def make_variables(environ=None) -> dict:
 IOPUB_TIMEOUT = 120
 
 
-def _execute(notebook: Path, run_dir: Path, parameters: dict, kernel: str) -> int:
+def _execute(notebook: Path, run_dir: Path, parameters: dict, kernel: str,
+             verbose: bool = False) -> int:
     """papermill the notebook into the run folder, streaming its output.
 
     The kernel writes to a hidden file; only a whole notebook takes the executed notebook's name
@@ -83,14 +90,20 @@ def _execute(notebook: Path, run_dir: Path, parameters: dict, kernel: str) -> in
 
     import papermill
 
-    print(f"running {notebook.name} into {run_dir} with {parameters}", file=sys.stderr)
+    if verbose:
+        print(f"running {notebook.name} into {run_dir} with {parameters}", file=sys.stderr)
+    else:
+        print(f"running {notebook.stem} in {run_dir} (TensorFlow's and the kernel's "
+              f"own messages go to {run_dir / 'logs' / KERNEL_LOG}; VERBOSE=1 shows them)",
+              file=sys.stderr)
     try:
         papermill.execute_notebook(
             # Streams go straight to our stdout/stderr; log_output=True would also send every
             # stderr line (the progress bars, the epoch summaries) to papermill's logger: twice.
             str(notebook), str(running), parameters=parameters, log_output=False,
             progress_bar=False, cwd=str(notebook_cwd()), kernel_name=kernel,
-            stdout_file=sys.stdout, stderr_file=sys.stderr, iopub_timeout=IOPUB_TIMEOUT)
+            stdout_file=sys.stdout, stderr_file=sys.stderr, iopub_timeout=IOPUB_TIMEOUT,
+            **quiet_kernel_options(run_dir, verbose))
     except papermill.PapermillExecutionError as error:
         # The notebook's own error message is what the user needs; the traceback stays in the
         # executed notebook.
@@ -108,11 +121,14 @@ def _execute(notebook: Path, run_dir: Path, parameters: dict, kernel: str) -> in
                                "last checkpoint") from None
         raise RuntimeError(f"could not write in {run_dir}: {error} (check free disk space and "
                            "permissions, then run the same command again)") from None
-    except BaseException:
+    except BaseException as error:
         _keep_executed(running, executed)
+        if type(error).__name__ == "DeadKernelError":
+            raise RuntimeError(f"the notebook kernel died ({error}); its own messages are in "
+                               f"{run_dir / 'logs' / KERNEL_LOG}") from None
         raise
     _keep_executed(running, executed)
-    print(f"done: {run_dir} (executed notebook: {executed})", file=sys.stderr)
+    print(f"executed notebook: {executed}", file=sys.stderr)
     return 0
 
 
@@ -166,12 +182,14 @@ PATH_SETTINGS = ("data", "data_root", "domain_x", "domain_y")
 
 
 def run_command(arguments: argparse.Namespace) -> int:
-    from sketchdraw.families import family_of
-
     variables = make_variables() if arguments.from_make else {}
+    variables.pop("VERBOSE", None)  # read by main (_verbose)
+    verbose = getattr(arguments, "verbose", False)
     arguments.set = [*shlex.split(variables.pop("SET", "")), *(arguments.set or [])]
     arguments.experiment = _chosen_experiment(variables.pop("EXPERIMENT", None) or
                                               arguments.experiment, arguments.set)
+    from sketchdraw.families import family_of
+
     family = family_of(arguments.experiment)
     fields = set(family.settings_class.field_names())
     hints = typing.get_type_hints(family.settings_class)
@@ -221,7 +239,7 @@ def run_command(arguments: argparse.Namespace) -> int:
         given_overrides(family.settings_class, unknown)
     parameters = notebook_parameters(notebook, arguments.experiment, {**given, "name": config.name})
     check_run_can_start(config)
-    return _execute(notebook, config.run_dir, parameters, arguments.kernel)
+    return _execute(notebook, config.run_dir, parameters, arguments.kernel, verbose)
 
 
 DEFAULT_EXPERIMENT = "rabbit"
@@ -482,6 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="any other setting, e.g. --set seed=3 --set checkpoint_every=2")
     run.add_argument("--notebook", help="notebook to execute (default: the family's)")
     run.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: python3)")
+    run.add_argument("--verbose", action="store_true",
+                     help="show TensorFlow's C++ log lines and the kernel's own messages (by "
+                          "default they go to <run>/logs/kernel.log)")
     run.add_argument("--from-make", action="store_true",
                      help="also take the settings given to `make run` as variables (CATEGORY=cat "
                           "EMA_DECAY=0.999 ...; the Makefile passes them in the environment)")
@@ -591,8 +612,24 @@ def evaluate_command(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _verbose(argv: list[str]) -> bool:
+    """--verbose, SKETCHDRAW_VERBOSE=1, or `make run VERBOSE=1`."""
+    from_make = "--from-make" in argv and \
+        _parse_value(make_variables().get("VERBOSE", "0") or "0") not in (0, False, "no")
+    return "--verbose" in argv or verbose_requested() or from_make
+
+
 def main(argv: list[str] | None = None) -> int:
-    arguments = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    quiet = not _verbose(argv)
+    if quiet:  # TensorFlow's later C++ logging: only what stops it
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # the parser's defaults import the quality modules, hence TensorFlow and its start-up lines,
+    # some written before its log level is read
+    with native_stderr_silenced(quiet):
+        parser = build_parser()
+    arguments = parser.parse_args(argv)  # outside: its usage errors go to the terminal
+    arguments.verbose = not quiet
     try:
         return arguments.handler(arguments)
     except (ValueError, FileNotFoundError, RuntimeError) as error:

@@ -219,6 +219,8 @@ def check_nothing_lost(run: RunFolder) -> dict:
                 temporaries.append(path)
                 continue
             assert re.match(r"^(checkpoint|ckpt-\d+\.(index|data-\d+-of-\d+))$", path.name), path
+        elif relative[0] == "logs":  # TensorBoard's event files (appended; a cut record is skipped)
+            assert path.name.startswith("events.out.tfevents.") or path.name == "kernel.log", path
         else:
             assert path.name in FINAL_NAMES, f"unexpected file {path}"
     for path in temporaries:  # a temporary never passes for a final name

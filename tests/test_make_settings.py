@@ -18,7 +18,7 @@ def _parameters(monkeypatch, variables: dict, *argv) -> dict:
     """The papermill parameters `make run` with these command-line variables would execute."""
     captured = {}
 
-    def execute(notebook, run_dir, parameters, kernel):
+    def execute(notebook, run_dir, parameters, kernel, verbose=False):
         captured.update(notebook=Path(notebook).name, run_dir=run_dir, **parameters)
         return 0
 

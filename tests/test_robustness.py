@@ -152,7 +152,7 @@ def test_bad_settings_are_refused_before_a_kernel_or_a_file(tmp_path, capsys, no
 
 def test_set_experiment_picks_the_preset(monkeypatch):
     captured = {}
-    monkeypatch.setattr(cli, "_execute", lambda notebook, run_dir, parameters, kernel:
+    monkeypatch.setattr(cli, "_execute", lambda notebook, run_dir, parameters, kernel, verbose=False:
                         captured.update(parameters) or 0)
     monkeypatch.setattr(cli, "check_run_can_start", lambda config: None)
     assert cli.main(["run", "--set", "experiment=flower"]) == 0

@@ -25,22 +25,29 @@ import importlib.util
 import subprocess
 import sys
 
-# Where Colab installs sketchdraw from: this repository's git URL
+# What Colab installs: the distribution on the package index, a git URL of your copy
 # (e.g. "git+https://github.com/<you>/sketchdraw.git") or the path of an uploaded wheel.
-SKETCHDRAW_SOURCE = ""
-if importlib.util.find_spec("sketchdraw") is None:
-    if "google.colab" not in sys.modules:
-        raise ModuleNotFoundError("sketchdraw is not installed here: run `make setup` first")
-    if not SKETCHDRAW_SOURCE:
-        raise ValueError("set SKETCHDRAW_SOURCE in this cell to where your copy of sketchdraw lives")
+SKETCHDRAW_SOURCE = "sketchdraw-gan"
+if importlib.util.find_spec("sketchdraw") is not None:
+    print("sketchdraw is installed:", importlib.util.find_spec("sketchdraw").submodule_search_locations[0])
+elif "google.colab" in sys.modules:
+    print("installing sketchdraw from", SKETCHDRAW_SOURCE, "(a minute or two)")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", SKETCHDRAW_SOURCE], check=True)
+else:
+    raise ModuleNotFoundError("sketchdraw is not installed in this kernel: run `make setup` in the "
+                              "repository (or pip install the package) and choose its kernel")
 '''
 
 SETUP = """
-Locally, `make setup` installs the `sketchdraw` package this notebook calls. On Colab (choose a GPU
-runtime) the next cell installs it into the runtime first; set `SKETCHDRAW_SOURCE` in it to where
-your copy of this repository lives (a git URL or an uploaded wheel).
+Locally, `make setup` installs the `sketchdraw` package this notebook calls, and the next cell
+only says so. On Colab (choose a GPU runtime) it installs the package into the runtime first, from
+`SKETCHDRAW_SOURCE` (the package index by default; a git URL of your copy or an uploaded wheel
+work too). With `google_drive = True` in the parameters, the runs go to Google Drive, so a
+recycled runtime resumes them.
 """
+# the notebook parameter that keeps runs on Google Drive (sketchdraw.colab), in every settings notebook
+GOOGLE_DRIVE_PARAMETER = ("google_drive", "False", "Colab: keep the runs on Google Drive (mounted "
+                          "when True) so a recycled runtime resumes them")
 PARAMETERS_TAG = "parameters"  # papermill's
 SETTINGS_TAG = "settings"  # the cell that resolves the settings (tests run the notebook up to it)
 LINE_WIDTH = 100
@@ -186,9 +193,10 @@ def resolve_cell(settings_class: type, module: str, imports: tuple) -> str:
     return "\n".join([
         "import tensorflow as tf",
         "",
-        f"from sketchdraw import {', '.join(sorted(imports))}",
+        f"from sketchdraw import {', '.join(sorted({*imports, 'colab'}))}",
         "",
         "# Every parameter above that is not None replaces the preset's value.",
+        "runs_dir = colab.runs_folder(runs_dir, google_drive)  # Drive on Colab when asked",
         f"config = {module}.resolve(",
         "    experiment,",
         call,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from notebook_builder import (
+    GOOGLE_DRIVE_PARAMETER,
     LINE_WIDTH,
     PARAMETERS_TAG,
     SETTINGS_TAG,
@@ -61,7 +62,8 @@ class SettingsNotebook:
             "parentheses.", width=LINE_WIDTH, initial_indent="# ", subsequent_indent="# ",
             break_long_words=False, break_on_hyphens=False)
         notebook.code(parameters_cell(self.settings_class, self.default, header, self.shown,
-                                      self.extra, self.experiments()), tags=[PARAMETERS_TAG])
+                                      [*self.extra, GOOGLE_DRIVE_PARAMETER], self.experiments()),
+                      tags=[PARAMETERS_TAG])
 
     def resolve(self, notebook: NotebookBuilder) -> None:
         module = self.family_object.package.rsplit(".", 1)[-1]
