@@ -334,7 +334,7 @@ _NATIVE_LOCKS = sys.platform == "win32" or filelock.has_fcntl
 
 def _locked_error(root: Path, holder: str) -> RunLockedError:
     return RunLockedError(f"run folder {root} is being trained by {holder}; wait for it to finish, "
-                          "stop it, or choose another run name")
+                          "stop it, or choose another run name (NAME=...)")
 
 
 def _lock_holder(lock_path: Path) -> str:

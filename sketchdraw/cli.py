@@ -16,6 +16,7 @@ import datetime
 import errno
 import json
 import os
+import re
 import shlex
 import sys
 import typing
@@ -223,9 +224,14 @@ def run_command(arguments: argparse.Namespace) -> int:
         if isinstance(overrides.get(key), str):
             overrides[key] = str(Path(overrides[key]).expanduser().resolve())
     given = {key: value for key, value in overrides.items() if value is not None}
-    config = family.resolve(arguments.experiment,
-                            **{key: value for key, value in given.items() if key in fields})
-    config.check_ready()  # e.g. the data folders set: fail in a second, not after a kernel starts
+    try:
+        config = family.resolve(arguments.experiment,
+                                **{key: value for key, value in given.items() if key in fields})
+        config.check_ready()  # e.g. the data folders set: fail in a second, not after a kernel starts
+    except ValueError as error:
+        if not arguments.from_make:
+            raise
+        raise ValueError(f"{error}{_as_make_variables(str(error), given)}") from None
     check_data_folders(config)
     notebook = Path(arguments.notebook) if arguments.notebook else \
         notebook_path(config.notebook())
@@ -243,6 +249,16 @@ def run_command(arguments: argparse.Namespace) -> int:
 
 
 DEFAULT_EXPERIMENT = "rabbit"
+
+
+def _as_make_variables(message: str, given: dict) -> str:
+    """For a `make run` user: the settings a message names, as the variables they typed."""
+    named = [key for key in given if re.search(rf"\b{re.escape(key)}\b", message)]
+    if not named:
+        return ""
+    return " (on the make command line: " + ", ".join(
+        f"{next((alias for alias, field in MAKE_ALIASES.items() if field == key), key.upper())}="
+        for key in named) + ")"
 
 
 def _chosen_experiment(named: str | None, set_items: list) -> str:

@@ -111,7 +111,7 @@ class ResumableLoop:
         start = self.restore()
         if start >= total:
             self.log(f"{self.run.root} already has {start} of {total} epochs; nothing to train "
-                     "(ask for more epochs to continue it)")
+                     "(ask for more epochs to continue it: EPOCHS=...)")
         for epoch in range(start + 1, total + 1):
             self.current_epoch = epoch
             yield epoch

@@ -230,7 +230,7 @@ def check_run_folder(run, config: Settings) -> None:
         type(config).from_dict(saved, where=str(run.config_path))
     except ValueError as error:
         raise ValueError(f"{error} (the saved settings of {run.root} were edited or come from "
-                         "another version; fix the field or choose another run name)") from None
+                         "another version; fix the field or choose another run name: NAME=...)") from None
     differences = settings_differences(saved, config)
     if differences:
         listing = ", ".join(f"{key}: saved {old!r}, asked {new!r}"

@@ -78,3 +78,12 @@ def test_make_run_never_hands_a_value_to_the_shell(tmp_path):
         assert completed.returncode != 0
         assert "Quick, Draw! category" in completed.stderr
         assert not marker.exists()
+
+
+def test_a_refused_make_variable_is_named_as_the_user_typed_it(monkeypatch, capsys):
+    monkeypatch.setenv("SKETCHDRAW_MAKE_VARIABLES", "EPOCHS BATCH")
+    monkeypatch.setenv("EPOCHS", "0")
+    monkeypatch.setenv("BATCH", "32")
+    assert cli.main(["run", "--from-make"]) == 2
+    error = capsys.readouterr().err
+    assert "epochs must be at least 1" in error and "(on the make command line: EPOCHS=)" in error
