@@ -1,7 +1,8 @@
 """The sketchdraw benchmark suite (issue 6): `python bench/run.py [--quick] [--output FILE]`.
 
 Measures training throughput against the seeds' own code, the input pipeline, epoch bookkeeping,
-memory, start-up and quality per compute, prints one markdown table and writes it (atomically) to
+memory, start-up, quality per compute and the input chain's two sources (numpy and tensor: memory
+and speed), prints one markdown table and writes it (atomically) to
 `bench/results/<date>-<host>.md` (`-quick.md` for --quick) with the machine and settings.
 Throughput figures are ratios of interleaved runs in this one process, so they hold on a busy
 machine; the absolute images/s beside them are context. `--quick` (~2 minutes on 2 CPU cores)
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import bookkeeping
     import common
+    import data_paths
     import keras
     import memory
     import numpy as np
@@ -134,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(Row("7 GPU", "throughput with mixed precision on/off, several steps per call",
                         "no GPU here", "-", "skipped",
                         "tf.config.list_physical_devices('GPU') is empty; run `make bench` on a GPU"))
+    rows += data_paths.measure(rabbits, data_paths.QUICK if arguments.quick else data_paths.FULL, log)
 
     today = datetime.date.today().isoformat()
     host = socket.gethostname()
