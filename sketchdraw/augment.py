@@ -32,11 +32,14 @@ class _RandomNumbers:
     never share their random numbers, and the same seed gives the same augmentation every call.
     """
 
-    def __init__(self, seed: int | None):
+    def __init__(self, seed: int | None, generator: tf.random.Generator | None = None):
         self.seed = seed
+        self.generator = generator
         self.draws = 0
 
     def uniform(self, shape, minval=0.0, maxval=1.0, dtype=tf.float32):
+        if self.generator is not None:
+            return self.generator.uniform(shape, minval, maxval, dtype=dtype)
         if self.seed is None:
             return tf.random.uniform(shape, minval, maxval, dtype=dtype)
         self.draws += 1
@@ -159,13 +162,15 @@ def parse_policy(policy: str | None) -> list[str]:
     return names
 
 
-def diff_augment(images, policy: str | None, seed: int | None = None) -> tf.Tensor:
+def diff_augment(images, policy: str | None, seed: int | None = None,
+                 generator: tf.random.Generator | None = None) -> tf.Tensor:
     """Apply the policy's transformations, in the order given, to a batch of NHWC images in [-1, 1].
 
     Every image gets its own random amounts. The result has the input's shape and dtype and is
     differentiable with respect to `images`. `seed` makes the random amounts reproducible (stateless
-    random ops); None draws from TensorFlow's global random state. An empty policy returns the
-    images unchanged.
+    random ops); None draws from TensorFlow's global random state, or from `generator` when given
+    (a training step's own, whose state a checkpoint keeps). An empty policy returns the images
+    unchanged.
     """
     names = parse_policy(policy)
     images = tf.convert_to_tensor(images)
@@ -176,7 +181,7 @@ def diff_augment(images, policy: str | None, seed: int | None = None) -> tf.Tens
     if images.shape.rank != 4:
         raise ValueError(f"diff_augment works on batches shaped (batch, height, width, channels), "
                          f"got shape {images.shape}")
-    random = _RandomNumbers(seed)
+    random = _RandomNumbers(seed, generator)
     for name in names:
         images = AUGMENTATIONS.get(name)(images, random)
     return images

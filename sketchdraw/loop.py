@@ -50,12 +50,16 @@ class ResumableLoop:
                 loop.finish_epoch(epoch, row, total)   # history row, checkpoint when due
 
     `checkpoint` is a `tf.train.Checkpoint` of everything that must survive (models, optimizers,
-    fixed noise); the loop adds its own epoch counter to it.
+    fixed noise); the loop adds its own epoch counter to it. `restore_from`: the checkpoints folder
+    a resume reads when it is not `run`'s own (a multi-worker run's other workers save to a
+    scratch folder but resume from the chief's checkpoints).
     """
 
     def __init__(self, run: RunFolder, checkpoint: tf.train.Checkpoint, checkpoint_every: int,
-                 max_to_keep: int = 3, log: Callable[[str], None] | None = None):
+                 max_to_keep: int = 3, log: Callable[[str], None] | None = None,
+                 restore_from: str | os.PathLike | None = None):
         self.run = run
+        self.restore_from = restore_from
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.completed_epochs = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
@@ -70,13 +74,15 @@ class ResumableLoop:
 
     def restore(self) -> int:
         """Restore the newest checkpoint, if any; return the last completed epoch (0 when new)."""
-        latest = self.manager.latest_checkpoint
+        latest = self.manager.latest_checkpoint if self.restore_from is None else \
+            tf.train.latest_checkpoint(str(self.restore_from))
         if latest is None:
             start = 0
         else:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
             start = int(self.completed_epochs.numpy())
-            self.log(f"resuming {self.run.root} after epoch {start} ({os.path.basename(latest)})")
+            where = self.run.root if self.restore_from is None else os.path.dirname(latest)
+            self.log(f"resuming {where} after epoch {start} ({os.path.basename(latest)})")
         self._saved_epoch = start
         self.last_completed_epoch = start
         removed = self.run.remove_leftover_temporaries()
@@ -169,7 +175,7 @@ def decay_start_epoch(epochs: int, fraction: float) -> int:
 def run_epoch(steps, distributed_dataset, steps_per_epoch: int, batch_size: int,
               description: str, progress: bool = True, schedule=None, batches_done=None,
               detector=None, summary: Callable[[dict], str] | None = None,
-              count_updates: bool = True) -> dict:
+              count_updates: bool = True, several_steps=None, steps_per_call: int = 1) -> dict:
     """One pass over the data; returns the epoch's mean statistics, seconds and images/s.
 
     `steps` is a compiled step taking one batch (a tensor or a tuple, as the dataset yields it),
@@ -178,7 +184,13 @@ def run_epoch(steps, distributed_dataset, steps_per_epoch: int, batch_size: int,
     when they stop moving. `summary(row)` words the line printed after the epoch (default: the
     generator and discriminator losses). `count_updates`: the row counts each network's updates
     (a family whose every batch updates all its networks may leave them out).
+    `several_steps(iterator)` (scaling.compile_step) runs `steps_per_call` "both" steps in one
+    compiled call: the epoch is made of such calls, then single steps for what is left.
     """
+    if several_steps is not None and steps_per_call > 1:
+        return _run_epoch_in_calls(steps, several_steps, steps_per_call, distributed_dataset,
+                                   steps_per_epoch, batch_size, description, progress,
+                                   batches_done, summary, count_updates)
     if callable(steps):
         steps = {"both": steps}
     schedule = schedule or (lambda index: "both")
@@ -210,19 +222,48 @@ def run_epoch(steps, distributed_dataset, steps_per_epoch: int, batch_size: int,
                                 d=f"{float(statistics['discriminator_loss']):.3f}")
     if batches_done is not None:
         batches_done.assign_add(count)
-    seconds = time.perf_counter() - start
-    row = epoch_row(totals, count, batch_size, seconds)
+    row = epoch_row(totals, count, batch_size, time.perf_counter() - start)
     if count_updates:
         row.update(updates)
     if detector is not None:
         row["learning_rate_raises"] = raises
-    if progress:
-        words = summary(row) if summary is not None else (
-            f"generator loss {row.get('generator_loss', float('nan')):.4f}, "
-            f"discriminator loss {row.get('discriminator_loss', float('nan')):.4f}")
-        print(f"{description}: {words}, {seconds:.1f} s, {row['images_per_second']:.0f} images/s",
-              file=sys.stderr, flush=True)
+    _print_epoch_line(row, description, progress, summary)
     return row
+
+
+def _run_epoch_in_calls(steps, several_steps, steps_per_call, distributed_dataset,
+                        steps_per_epoch, batch_size, description, progress, batches_done, summary,
+                        count_updates) -> dict:
+    """`run_epoch` with `steps_per_call` batches per compiled call (every batch updates both
+    networks: the settings refuse a schedule or a stuck detector with steps_per_call > 1)."""
+    single = steps["both"] if isinstance(steps, dict) else steps
+    start = time.perf_counter()
+    totals: dict[str, tf.Tensor] = {}
+    calls, rest = divmod(steps_per_epoch, steps_per_call)
+    iterator = iter(distributed_dataset)
+    with tqdm(total=steps_per_epoch, desc=description, unit="batch", disable=not progress,
+              mininterval=1.0, leave=False, file=sys.stderr) as bar:
+        for size in [steps_per_call] * calls + [1] * rest:
+            statistics = several_steps(iterator) if size > 1 else single(next(iterator))
+            totals = statistics if not totals else {k: totals[k] + v for k, v in statistics.items()}
+            bar.update(size)
+    if batches_done is not None:
+        batches_done.assign_add(steps_per_epoch)
+    row = epoch_row(totals, steps_per_epoch, batch_size, time.perf_counter() - start)
+    if count_updates:
+        row.update(generator_updates=steps_per_epoch, discriminator_updates=steps_per_epoch)
+    _print_epoch_line(row, description, progress, summary)
+    return row
+
+
+def _print_epoch_line(row: dict, description: str, progress: bool, summary) -> None:
+    if not progress:
+        return
+    words = summary(row) if summary is not None else (
+        f"generator loss {row.get('generator_loss', float('nan')):.4f}, "
+        f"discriminator loss {row.get('discriminator_loss', float('nan')):.4f}")
+    print(f"{description}: {words}, {row['seconds']:.1f} s, {row['images_per_second']:.0f} images/s",
+          file=sys.stderr, flush=True)
 
 
 def epoch_row(totals: dict, count: int, batch_size: int, seconds: float) -> dict:

@@ -27,8 +27,39 @@ from typing import ClassVar
 from sketchdraw.registry import Registry, unknown_name_message
 
 RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,99}$")
-# Fields every family's rerun may change: bookkeeping, not what is trained.
-COMMON_RESUMABLE = frozenset({"epochs", "checkpoint_every", "runs_dir", "progress"})
+
+
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
+BATCH_SCOPES = ("global", "per_replica")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@dataclasses.dataclass
+class ScalingSettings:
+    """How a run spreads over devices and how fast one device goes: the same fields in every
+    family (sketchdraw.scaling applies them). A rerun may change them (a run started on a laptop
+    resumes on a GPU or a TPU), except what batch_size means."""
+
+    strategy: str = "auto"  # auto (several GPUs: mirrored) | one_device | mirrored | multi_worker (TF_CONFIG) | tpu
+    batch_scope: str = "global"  # batch_size counts the images of a step on all replicas (global) or on each (per_replica)
+    sync_batch_norm: bool = True  # several replicas: batch norm statistics over all of them, not each replica's share
+    precision: str = "float32"  # float32 | mixed_float16 (with loss scaling) | mixed_bfloat16
+    jit_compile: bool = False  # compile the train step with XLA
+    steps_per_call: int = 1  # train steps inside one compiled call (Keras's steps_per_execution)
+
+    def check_scaling(self) -> None:
+        for name, allowed in (("strategy", STRATEGIES), ("batch_scope", BATCH_SCOPES),
+                              ("precision", PRECISIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(unknown_name_message(name, str(getattr(self, name)), allowed))
+        if self.steps_per_call < 1:
+            raise ValueError(f"steps_per_call must be at least 1, got {self.steps_per_call}")
+
+
+SCALING_FIELDS = frozenset(item.name for item in dataclasses.fields(ScalingSettings))
+RESUMABLE_SCALING = SCALING_FIELDS - {"batch_scope"}
+# Fields every family's rerun may change: bookkeeping and the devices, not what is trained.
+COMMON_RESUMABLE = frozenset({"epochs", "checkpoint_every", "runs_dir", "progress"}) | RESUMABLE_SCALING
 
 
 class Settings:
@@ -78,6 +109,8 @@ class Settings:
         check_run_name(self.name)
         if not 0 <= self.seed < 2 ** 32:
             raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {self.seed}")
+        if isinstance(self, ScalingSettings):
+            self.check_scaling()
         return self
 
     def check_ready(self):

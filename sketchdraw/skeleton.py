@@ -7,14 +7,23 @@
 `FamilyRun` (settings, data, networks and the compiled step, what an epoch grid shows, its closing
 artifacts). Nothing is written to the run folder before the settings, the data and the networks have passed
 their checks, so a refused start leaves no settings behind and the corrected rerun is a new run.
+
+In a multi-worker run only the chief writes (and locks) the run folder. Every other worker goes
+through the same order, since its collective operations (checkpoint saving among them) must match
+the chief's, but writes into a scratch folder of its own, deleted at the end; it resumes from the
+chief's checkpoints.
 """
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -22,6 +31,7 @@ import tensorflow as tf
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.gallery import publish_pages
 from sketchdraw.loop import ResumableLoop, check_run_folder
+from sketchdraw.scaling import Devices, is_chief
 from sketchdraw.settings import Settings
 from sketchdraw.summaries import TensorBoardLog, closing_summary, split_callbacks
 
@@ -36,6 +46,8 @@ class FamilyRun:
         self.config = config
         self.log = log or (lambda message: print(message, file=sys.stderr, flush=True))
         self.extras: dict = {}  # the family's own outputs, read as attributes of the result
+        self.strategy = None  # a tf.distribute strategy to use instead of the `strategy` setting's
+        self.devices: Devices | None = None  # set by `train` before load_data (scaling.Devices)
 
     def check_settings(self) -> None:
         """Before the folder is touched: the settings alone (ValueError names field and fix)."""
@@ -105,18 +117,23 @@ def train(family_run: FamilyRun, callbacks: Iterable = ()) -> RunResult:
     """
     config = family_run.config
     family_run.check_settings()
-    run = RunFolder(config.run_dir)
+    family_run.devices = Devices.from_settings(config, family_run.strategy)
+    if family_run.devices.describe() and getattr(config, "progress", True):
+        family_run.log(family_run.devices.describe())
+    shared = RunFolder(config.run_dir)  # the run folder, which only the chief writes
+    chief = is_chief(family_run.devices.strategy)
     began = time.perf_counter()
     epoch_callbacks, keras_callbacks = split_callbacks(callbacks)
-    with run.lock():
-        check_run_folder(run, config)
+    with _written_folder(shared, chief) as run:
+        check_run_folder(shared, config)  # on every worker: a refused start stops them all
         family_run.load_data()
         keras_seed(config.seed)
-        tracked = family_run.build(run)
+        tracked = family_run.build(shared)
         run.save_config(config.to_dict())  # only now: a refused start leaves no settings behind
         family_run.prepare_folder(run)
         loop = ResumableLoop(run, tf.train.Checkpoint(**tracked), config.checkpoint_every,
-                             log=family_run.log)
+                             log=family_run.log,
+                             restore_from=None if chief else shared.checkpoints_dir)
         if not run.reals_path.exists():
             family_run.save_reals(run)
         tensorboard = TensorBoardLog(run, config.to_dict())
@@ -139,10 +156,27 @@ def train(family_run: FamilyRun, callbacks: Iterable = ()) -> RunResult:
         run.save_gif()
         family_run.finish(run)
         publish_pages(run)
-    if getattr(config, "progress", True):
+    if chief and getattr(config, "progress", True):
         family_run.log(closing_summary(run, loop.trained_epochs, config.epochs,
                                        time.perf_counter() - began))
-    return RunResult(run, family_run.models(), loop.trained_epochs, family_run.extras)
+    return RunResult(shared, family_run.models(), loop.trained_epochs, family_run.extras)
+
+
+@contextlib.contextmanager
+def _written_folder(shared: RunFolder, chief: bool) -> Iterator[RunFolder]:
+    """The folder this process writes: the run folder, locked, for the chief (and any run of one
+    process); a scratch folder of its own for another worker of a multi-worker run (deleted
+    afterwards, whatever happens), as the workers share the run folder (on one machine, or on a
+    shared filesystem)."""
+    if chief:
+        with shared.lock():
+            yield shared
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="sketchdraw-worker-"))
+    try:
+        yield RunFolder(scratch / shared.root.name)  # the pages of all runs go to scratch too
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # -- small helpers every family's build uses -------------------------------------------------------

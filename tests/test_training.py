@@ -70,7 +70,9 @@ MIRRORED_SCRIPT = textwrap.dedent("""
         statistics = step(batch)
     after = [v.numpy() for v in generator.trainable_variables + discriminator.trainable_variables]
     assert all(np.isfinite(float(v)) for v in statistics.values()), statistics
-    assert sum(not np.allclose(a, b) for a, b in zip(before, after)) == len(after) // 1 or True
+    for variable in generator.trainable_variables + discriminator.trainable_variables:
+        copies = [copy.numpy() for copy in variable.value.values]  # one per replica
+        assert len(copies) == 2 and np.array_equal(copies[0], copies[1]), variable.path
     changed_g = any(not np.allclose(a, b) for a, b in zip(before[:len(generator.trainable_variables)],
                                                             after[:len(generator.trainable_variables)]))
     changed_d = any(not np.allclose(a, b) for a, b in zip(before[len(generator.trainable_variables):],

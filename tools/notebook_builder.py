@@ -90,6 +90,16 @@ class NotebookBuilder:
 
 
 # -- the settings cells ----------------------------------------------------------------------------
+def field_order(settings_class: type) -> list[str]:
+    """The fields as a notebook lists them: the family's own first, then how the run uses the
+    devices (the shared ScalingSettings, which dataclasses would put first)."""
+    from sketchdraw.settings import SCALING_FIELDS
+
+    names = [item.name for item in dataclasses.fields(settings_class)]
+    return [name for name in names if name not in SCALING_FIELDS] + \
+        [name for name in names if name in SCALING_FIELDS]
+
+
 def field_help(settings_class: type) -> dict[str, str]:
     """Each field's help text: the trailing `# ...` comment on its line in the class source
     (fields without one are left out). Fields inherited from a base class are looked up there."""
@@ -154,7 +164,7 @@ def parameters_cell(settings_class: type, default: object, header: str,
     """
     helps = field_help(settings_class)
     shown = dict(shown or {})
-    names = [item.name for item in dataclasses.fields(settings_class)]
+    names = field_order(settings_class)
     unknown = sorted(set(shown) - set(names))
     if unknown:
         raise ValueError(f"shown values for fields {settings_class.__name__} does not have: {unknown}")
@@ -186,7 +196,7 @@ def resolve_cell(settings_class: type, module: str, imports: tuple) -> str:
     """The cell that makes the settings: `<module>.resolve(experiment, <field>=<field>, ...)` for
     every field of the class (None keeps the preset's value), checked, then printed. imports: the
     sketchdraw modules the notebook uses."""
-    names = [item.name for item in dataclasses.fields(settings_class) if item.name != "experiment"]
+    names = [name for name in field_order(settings_class) if name != "experiment"]
     call = textwrap.fill(", ".join(f"{name}={name}" for name in names) + ")", width=LINE_WIDTH,
                          initial_indent="    ", subsequent_indent="    ", break_long_words=False,
                          break_on_hyphens=False)

@@ -21,9 +21,13 @@ class ImagePool(tf.Module):
             raise ValueError(f"pool_size must be a whole number >= 0, got {pool_size!r}")
         self.pool_size = pool_size
         # One slot even when the pool is off, so a checkpoint always has the same variables.
-        self.images = tf.Variable(tf.zeros([max(pool_size, 1), *image_shape]), trainable=False,
-                                  name="images")
-        self.count = tf.Variable(0, dtype=tf.int32, trainable=False, name="count")
+        # On read: under several replicas each keeps its own pool (a checkpoint keeps the
+        # first's); on one device they are plain variables.
+        local = dict(trainable=False, synchronization=tf.VariableSynchronization.ON_READ,
+                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.images = tf.Variable(tf.zeros([max(pool_size, 1), *image_shape]), name="images",
+                                  **local)
+        self.count = tf.Variable(0, dtype=tf.int32, name="count", **local)
         self.random = tf.random.Generator.from_seed(seed)
 
     def query(self, images: tf.Tensor) -> tf.Tensor:
@@ -45,6 +49,7 @@ class ImagePool(tf.Module):
             results.append(tf.where(use_past, past, image))
             # Store the new image in an empty slot, or in the slot whose old image was handed out.
             stored = tf.where(tf.logical_or(tf.logical_not(full), use_past), image, past)
-            self.images.scatter_nd_update([[slot]], [stored])
+            # assign, not scatter_nd_update: the one a replica's own (on-read) copy supports
+            self.images.assign(tf.tensor_scatter_nd_update(self.images, [[slot]], [stored]))
             self.count.assign(tf.minimum(self.count + 1, self.pool_size))
         return tf.stack(results)

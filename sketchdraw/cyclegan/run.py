@@ -23,8 +23,9 @@ from sketchdraw.artifacts import RunFolder
 from sketchdraw.cyclegan import networks as cycle_models
 from sketchdraw.cyclegan.pool import ImagePool
 from sketchdraw.cyclegan.settings import CycleConfig
-from sketchdraw.cyclegan.step import make_cycle_train_step
+from sketchdraw.cyclegan.step import make_cycle_train_steps
 from sketchdraw.loop import EpochCallback, linear_decay, run_epoch
+from sketchdraw.scaling import inner_optimizer
 
 GENERATOR_FILES = {"x2y": "generator_x2y.keras", "y2x": "generator_y2x.keras"}
 
@@ -58,10 +59,11 @@ def held_out_files(folder, training_files: Iterable[Path], count: int = 5) -> li
     return [path for path in files if path.resolve() not in used][:count]
 
 
-def _domain_dataset(images: np.ndarray, config: CycleConfig, steps: int, seed: int):
-    dataset = pipeline.image_dataset(images, config.batch_size,
+def _domain_dataset(images: np.ndarray, config: CycleConfig, batch_size: int, steps: int,
+                    seed: int, strategy):
+    dataset = pipeline.image_dataset(images, batch_size,
                                      (config.image_size, config.image_size, 3),
-                                     seed=seed, flip=config.flip)
+                                     seed=seed, flip=config.flip, strategy=strategy)
     # The two folders differ in size: the smaller one repeats so an epoch covers the larger one
     # (the paper's unaligned dataset does the same).
     return dataset.repeat().take(steps)
@@ -105,22 +107,27 @@ class CycleRun(skeleton.FamilyRun):
             self.images_x, _ = load_domain(config.domain_x, config, config.domain_x_label)
         if self.images_y is None:
             self.images_y, _ = load_domain(config.domain_y, config, config.domain_y_label)
+        batch = self.devices.global_batch
         for label, images in ((config.domain_x_label, self.images_x),
                               (config.domain_y_label, self.images_y)):
-            if config.batch_size > len(images):
-                raise ValueError(f"batch_size {config.batch_size} is larger than the {len(images)} "
+            if batch > len(images):
+                raise ValueError(f"batch_size {batch} is larger than the {len(images)} "
                                  f"{label} images; use a smaller batch_size or more data")
 
     def build(self, run: RunFolder) -> dict:
-        config = self.config
-        self.networks = build_networks(config)
-        self.optimizers = {name: skeleton.adam(config.learning_rate, config.beta1,
-                                               getattr(self.networks, name))
-                           for name in ("generator_x2y", "generator_y2x", "discriminator_x",
-                                        "discriminator_y")}
+        config, devices = self.config, self.devices
         image_shape = (config.image_size, config.image_size, 3)
-        pool_x = ImagePool(config.pool_size, image_shape, seed=config.seed, name="pool_x")
-        pool_y = ImagePool(config.pool_size, image_shape, seed=config.seed + 1, name="pool_y")
+        with devices.building():
+            self.networks = build_networks(config)
+            devices.prepare(*vars(self.networks).values())
+            self.optimizers = {
+                name: devices.optimizer(skeleton.adam(config.learning_rate, config.beta1,
+                                                      getattr(self.networks, name)),
+                                        getattr(self.networks, name))
+                for name in ("generator_x2y", "generator_y2x", "discriminator_x",
+                             "discriminator_y")}
+            pool_x = ImagePool(config.pool_size, image_shape, seed=config.seed, name="pool_x")
+            pool_y = ImagePool(config.pool_size, image_shape, seed=config.seed + 1, name="pool_y")
         # The grid's fixed examples live in the checkpoint, so a resumed run shows the same ones.
         self.fixed_x = tf.Variable(pipeline.scale_to_unit_range(
             skeleton.pick_rows(self.images_x, config.grid_examples, config.seed)), trainable=False,
@@ -128,19 +135,22 @@ class CycleRun(skeleton.FamilyRun):
         self.fixed_y = tf.Variable(pipeline.scale_to_unit_range(
             skeleton.pick_rows(self.images_y, config.grid_examples, config.seed + 1)),
             trainable=False, name="fixed_y")
-        self.steps_per_epoch = max(len(self.images_x), len(self.images_y)) // config.batch_size
-        self.dataset = tf.data.Dataset.zip((
-            _domain_dataset(self.images_x, config, self.steps_per_epoch, config.seed),
-            _domain_dataset(self.images_y, config, self.steps_per_epoch, config.seed + 1)))
+        self.steps_per_epoch = max(len(self.images_x), len(self.images_y)) // devices.global_batch
+        self.dataset = devices.strategy.experimental_distribute_dataset(tf.data.Dataset.zip((
+            _domain_dataset(self.images_x, config, devices.global_batch, self.steps_per_epoch,
+                            config.seed, devices.strategy),
+            _domain_dataset(self.images_y, config, devices.global_batch, self.steps_per_epoch,
+                            config.seed + 1, devices.strategy))))
         networks, optimizers = self.networks, self.optimizers
         self.extras["networks"] = networks
-        self.step = make_cycle_train_step(
+        self.step, self.several_steps = make_cycle_train_steps(
             networks.generator_x2y, networks.generator_y2x, networks.discriminator_x,
             networks.discriminator_y, optimizers["generator_x2y"], optimizers["generator_y2x"],
             optimizers["discriminator_x"], optimizers["discriminator_y"], losses.get(config.loss),
-            config.cycle_weight, config.effective_identity_weight, pool_x, pool_y)
+            config.cycle_weight, config.effective_identity_weight, pool_x, pool_y, devices)
         return dict(**vars(networks),
-                    **{f"{name}_optimizer": value for name, value in optimizers.items()},
+                    **{f"{name}_optimizer": inner_optimizer(value)
+                       for name, value in optimizers.items()},
                     pool_x=pool_x, pool_y=pool_y, fixed_x=self.fixed_x, fixed_y=self.fixed_y)
 
     def save_reals(self, run: RunFolder) -> None:
@@ -153,9 +163,11 @@ class CycleRun(skeleton.FamilyRun):
         config = self.config
         rate = learning_rate_at(epoch, config)
         for optimizer in self.optimizers.values():
-            optimizer.learning_rate.assign(rate)
-        row = run_epoch(self.step, self.dataset, self.steps_per_epoch, config.batch_size,
-                        description, config.progress, summary=_summary, count_updates=False)
+            inner_optimizer(optimizer).learning_rate.assign(rate)
+        row = run_epoch(self.step, self.dataset, self.steps_per_epoch, self.devices.global_batch,
+                        description, config.progress, summary=_summary, count_updates=False,
+                        several_steps=self.several_steps,
+                        steps_per_call=self.devices.steps_per_call)
         row["learning_rate"] = rate
         return row
 

@@ -10,11 +10,11 @@ from typing import ClassVar
 from sketchdraw import losses, paintings
 from sketchdraw.cyclegan.networks import CYCLE_DISCRIMINATORS
 from sketchdraw.registry import unknown_name_message
-from sketchdraw.settings import COMMON_RESUMABLE, Presets, Settings
+from sketchdraw.settings import COMMON_RESUMABLE, Presets, ScalingSettings, Settings
 
 
 @dataclass
-class CycleConfig(Settings):
+class CycleConfig(Settings, ScalingSettings):
     # A rerun may also move the decoded-image cache and the folders (same images elsewhere).
     RESUMABLE: ClassVar[frozenset] = COMMON_RESUMABLE | {"cache_dir", "domain_x", "domain_y"}
 

@@ -8,5 +8,6 @@ from sketchdraw.dcgan.step import (  # noqa: F401
     StepOptions,
     choose_strategy,
     make_train_step,
+    make_train_steps,
     step_schedule,
 )

@@ -19,8 +19,9 @@ from sketchdraw.artifacts import RunFolder
 from sketchdraw.dcgan.data import image_shape_of, load_training_images
 from sketchdraw.dcgan.networks import build_models
 from sketchdraw.dcgan.settings import RunConfig
-from sketchdraw.dcgan.step import StepOptions, choose_strategy, make_train_step, step_schedule
+from sketchdraw.dcgan.step import StepOptions, make_train_steps, step_schedule
 from sketchdraw.loop import EpochCallback, decay_start_epoch, linear_decay, run_epoch
+from sketchdraw.scaling import inner_optimizer
 
 EMA_REFRESH_COUNT = 256  # noise vectors whose activations give the averaged generator its statistics
 EMA_REFRESH_STEPS = 100  # at least this many steps between refreshes (short epochs)
@@ -38,25 +39,27 @@ class DCGANRun(skeleton.FamilyRun):
         config = self.config
         if self.images is None:
             self.images = load_training_images(config)
-        if config.batch_size > len(self.images):
-            raise ValueError(f"batch_size {config.batch_size} is larger than the {len(self.images)} "
+        batch = self.devices.global_batch
+        if batch > len(self.images):
+            raise ValueError(f"batch_size {batch} is larger than the {len(self.images)} "
                              f"training images; use batch_size <= {len(self.images)} or more data")
 
     def build(self, run: RunFolder) -> dict:
         from sketchdraw.stabilisers import GeneratorEMA, StuckDetector
 
-        config = self.config
-        strategy = self.strategy = self.strategy or choose_strategy()
-        with strategy.scope():
+        config, devices = self.config, self.devices
+        with devices.building():
             self.generator, self.discriminator = build_models(config)
-            generator_optimizer = skeleton.adam(config.generator_learning_rate,
-                                                config.generator_beta1, self.generator,
-                                                config.generator_beta2)
-            discriminator_optimizer = skeleton.adam(config.discriminator_learning_rate,
-                                                    config.discriminator_beta1, self.discriminator,
-                                                    config.discriminator_beta2)
+            devices.prepare(self.generator, self.discriminator)
+            generator_optimizer = devices.optimizer(skeleton.adam(
+                config.generator_learning_rate, config.generator_beta1, self.generator,
+                config.generator_beta2), self.generator)
+            discriminator_optimizer = devices.optimizer(skeleton.adam(
+                config.discriminator_learning_rate, config.discriminator_beta1, self.discriminator,
+                config.discriminator_beta2), self.discriminator)
             self.ema = GeneratorEMA(self.generator, config.ema_decay) if config.ema_decay > 0 else None
             label_generator = tf.random.Generator.from_seed(config.seed)
+            noise_generator = tf.random.Generator.from_seed(config.seed + 1)
         self.fixed_noise = tf.Variable(
             tf.random.stateless_normal([config.grid_size ** 2, config.noise_dim],
                                        seed=[config.seed, 1]),
@@ -65,22 +68,26 @@ class DCGANRun(skeleton.FamilyRun):
         # What the grids, the callbacks and the saved model use.
         self.shown = self.ema.model if self.ema is not None else self.generator
 
-        dataset = pipeline.image_dataset(self.images, config.batch_size, self.image_shape,
-                                         seed=config.seed, flip=config.flip)
-        self.distributed = strategy.experimental_distribute_dataset(dataset)
+        # the array gathered in place, or held as a tensor where Python cannot run (a TPU)
+        dataset = pipeline.image_dataset(self.images, devices.global_batch, self.image_shape,
+                                         seed=config.seed, flip=config.flip,
+                                         strategy=devices.strategy)
+        self.distributed = devices.strategy.experimental_distribute_dataset(dataset)
         options = StepOptions(augment=config.augment, label_treatment=config.label_treatment,
                               gradient_penalty_weight=config.gradient_penalty_weight,
                               r1_weight=config.r1_weight)
-        self.steps = {
-            variant: make_train_step(
+        self.steps, self.several_steps = {}, None
+        for variant in ("both", "generator", "discriminator"):
+            self.steps[variant], several = make_train_steps(
                 self.generator, self.discriminator, generator_optimizer, discriminator_optimizer,
-                losses.get(config.loss), config.batch_size, config.noise_dim, strategy,
+                losses.get(config.loss), devices.global_batch, config.noise_dim,
                 update_generator=variant != "discriminator",
                 update_discriminator=variant != "generator", options=options,
                 label_generator=label_generator,
-                after_generator_update=self.ema.update if self.ema is not None else None)
-            for variant in ("both", "generator", "discriminator")
-        }
+                after_generator_update=self.ema.update if self.ema is not None else None,
+                devices=devices, noise_generator=noise_generator)
+            if variant == "both":  # steps_per_call > 1 runs only where every batch is "both"
+                self.several_steps = several
         self.schedule = step_schedule(config.generator_steps_per_discriminator_step,
                                       config.discriminator_steps_per_generator_step,
                                       config.discriminator_warmup_batches)
@@ -89,21 +96,22 @@ class DCGANRun(skeleton.FamilyRun):
             self.detector = StuckDetector(
                 window=config.stuck_window, tolerance=config.stuck_tolerance,
                 factor=config.stuck_factor,
-                optimizers={"generator": generator_optimizer,
-                            "discriminator": discriminator_optimizer})
-        self.steps_per_epoch = len(self.images) // config.batch_size
+                optimizers={"generator": inner_optimizer(generator_optimizer),
+                            "discriminator": inner_optimizer(discriminator_optimizer)})
+        self.steps_per_epoch = len(self.images) // devices.global_batch
         # A refresh costs a forward pass of EMA_REFRESH_COUNT drawings: every epoch for long epochs,
         # about every EMA_REFRESH_STEPS steps for short ones, always before a checkpoint or the end.
         self.refresh_every = max(1, math.ceil(EMA_REFRESH_STEPS / self.steps_per_epoch))
         self.base_rates = {
-            "generator_learning_rate": (generator_optimizer, config.generator_learning_rate),
-            "discriminator_learning_rate": (discriminator_optimizer,
+            "generator_learning_rate": (inner_optimizer(generator_optimizer),
+                                        config.generator_learning_rate),
+            "discriminator_learning_rate": (inner_optimizer(discriminator_optimizer),
                                             config.discriminator_learning_rate)}
         tracked = dict(generator=self.generator, discriminator=self.discriminator,
-                       generator_optimizer=generator_optimizer,
-                       discriminator_optimizer=discriminator_optimizer,
+                       generator_optimizer=inner_optimizer(generator_optimizer),
+                       discriminator_optimizer=inner_optimizer(discriminator_optimizer),
                        fixed_noise=self.fixed_noise, batches_done=self.batches_done,
-                       label_generator=label_generator)
+                       label_generator=label_generator, noise_generator=noise_generator)
         if self.ema is not None:
             tracked["ema_generator"] = self.ema.model
         return tracked
@@ -120,10 +128,12 @@ class DCGANRun(skeleton.FamilyRun):
             for column, (optimizer, rate) in self.base_rates.items():
                 rates[column] = linear_decay(rate, epoch, start, config.epochs)
                 optimizer.learning_rate.assign(rates[column])
-        row = run_epoch(self.steps, self.distributed, self.steps_per_epoch, config.batch_size,
-                        description=description, progress=config.progress,
-                        schedule=self.schedule, batches_done=self.batches_done,
-                        detector=self.detector)
+        row = run_epoch(self.steps, self.distributed, self.steps_per_epoch,
+                        self.devices.global_batch, description=description,
+                        progress=config.progress, schedule=self.schedule,
+                        batches_done=self.batches_done, detector=self.detector,
+                        several_steps=self.several_steps,
+                        steps_per_call=self.devices.steps_per_call)
         row.update(rates)
         if self.ema is not None and (epoch % self.refresh_every == 0
                                      or epoch % config.checkpoint_every == 0
@@ -148,7 +158,7 @@ class DCGANRun(skeleton.FamilyRun):
 
             self.shown = keep_best_generator(
                 run, self.shown, config.keep_best_tolerance,
-                pipeline.images_per_epoch(len(self.images), config.batch_size))
+                pipeline.images_per_epoch(len(self.images), self.devices.global_batch))
         plots.save_history_plots(run)
         sampling.save_generator(self.shown, run.generator_path)
         noise = sampling.noise(64, config.noise_dim, config.seed, start=2,

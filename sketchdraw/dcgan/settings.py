@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from sketchdraw.registry import unknown_name_message
-from sketchdraw.settings import COMMON_RESUMABLE, Presets, Settings
+from sketchdraw.settings import COMMON_RESUMABLE, Presets, ScalingSettings, Settings
 
 
 @dataclass
-class RunConfig(Settings):
+class RunConfig(Settings, ScalingSettings):
     # A rerun may change how long it trains, how often it saves and measures, where the data come
     # from and how the finished generator is sampled; anything else is a new run.
     RESUMABLE: ClassVar[frozenset] = COMMON_RESUMABLE | {
@@ -138,6 +138,13 @@ class RunConfig(Settings):
                              "measured epochs: set keep_best=true (and quality_every) too, or leave it 0")
         if self.stuck_window == 1:
             raise ValueError("stuck_window must be 0 (off) or at least 2 batches")
+        if self.steps_per_call > 1 and (self.stuck_window or self.discriminator_warmup_batches or
+                                        self.generator_steps_per_discriminator_step > 1 or
+                                        self.discriminator_steps_per_generator_step > 1):
+            raise ValueError(f"steps_per_call={self.steps_per_call} runs batches inside one "
+                             "compiled call, where no per-batch schedule or stuck detector can act: "
+                             "use steps_per_call=1 with stuck_window, discriminator_warmup_batches "
+                             "or a steps-per-step ratio")
         if self.stuck_window and (self.stuck_tolerance <= 0 or self.stuck_factor <= 0):
             raise ValueError(f"stuck_tolerance and stuck_factor must be > 0 with stuck_window on "
                              f"(2.0 doubles the learning rates), got {self.stuck_tolerance} and "

@@ -5,8 +5,8 @@ The step follows the TensorFlow DCGAN tutorial (seed 001) with two changes peopl
   size it needs (the tutorial's `train_step` reads module globals);
 - it is written for `tf.distribute` from the start: models and optimizers are made under the
   strategy's scope, the step runs through `strategy.run`, and per-example losses are averaged over
-  the *global* batch (`tf.nn.compute_average_loss`). One device uses the default strategy; several
-  visible GPUs use MirroredStrategy (`choose_strategy`).
+  the *global* batch (`tf.nn.compute_average_loss`). Which strategy, precision and XLA: the
+  run's `scaling.Devices`.
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from sketchdraw import losses
+from sketchdraw.scaling import Devices, as_float32, compile_step, make_strategy
 
 
 # -- strategy ------------------------------------------------------------------------------------
 def choose_strategy() -> tf.distribute.Strategy:
     """MirroredStrategy when several GPUs are visible, else the default (one device) strategy."""
-    gpus = tf.config.list_logical_devices("GPU")
-    if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
+    return make_strategy("auto")
 
 
 # -- the step ------------------------------------------------------------------------------------
@@ -44,7 +42,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
                     strategy: tf.distribute.Strategy | None = None,
                     update_generator: bool = True, update_discriminator: bool = True,
                     options: StepOptions = StepOptions(), label_generator=None,
-                    after_generator_update: Callable[[], None] | None = None) -> Callable:
+                    after_generator_update: Callable[[], None] | None = None,
+                    devices: Devices | None = None, noise_generator=None) -> Callable:
     """A compiled step: a discriminator and/or a generator update on a (distributed) batch.
 
     Returns a dict of scalars, each already summed over replicas: `generator_loss`,
@@ -54,25 +53,46 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     scored real plus generated ones scored fake, over both). `update_generator` /
     `update_discriminator` make the variants a step schedule picks from per batch;
     `after_generator_update` runs in cross-replica context after a generator update (the EMA).
+    `devices` (scaling.Devices) brings precision and XLA; without it, the plain step on `strategy`.
+    `noise_generator` (a tf.random.Generator) draws the noise and the augmentations: in a
+    checkpoint, it makes a resumed run draw what the uninterrupted one would have.
     """
+    return make_train_steps(generator, discriminator, generator_optimizer,
+                            discriminator_optimizer, loss, global_batch_size, noise_dim, strategy,
+                            update_generator, update_discriminator, options, label_generator,
+                            after_generator_update, devices, noise_generator)[0]
+
+
+def make_train_steps(generator, discriminator, generator_optimizer, discriminator_optimizer,
+                     loss: losses.AdversarialLoss, global_batch_size: int, noise_dim: int,
+                     strategy: tf.distribute.Strategy | None = None,
+                     update_generator: bool = True, update_discriminator: bool = True,
+                     options: StepOptions = StepOptions(), label_generator=None,
+                     after_generator_update: Callable[[], None] | None = None,
+                     devices: Devices | None = None, noise_generator=None
+                     ) -> tuple[Callable, Callable | None]:
+    """`make_train_step`'s step, and the call that runs `devices.steps_per_call` of them on
+    batches from an iterator (None when that is 1)."""
     from sketchdraw.augment import diff_augment
 
-    strategy = strategy or tf.distribute.get_strategy()
+    devices = devices or Devices(strategy or tf.distribute.get_strategy(), global_batch_size)
     scale = 1.0 / float(global_batch_size)
     use_labels = options.label_treatment != "none"
 
     def seen_by_discriminator(images):
         # The same differentiable augmentation for real and generated images, in both updates.
-        return diff_augment(images, options.augment) if options.augment else images
+        return diff_augment(images, options.augment, generator=noise_generator) \
+            if options.augment else images
 
     def replica_step(images):
         batch = tf.shape(images)[0]
-        noise = tf.random.normal([batch, noise_dim])
+        noise = noise_generator.normal([batch, noise_dim]) if noise_generator is not None \
+            else tf.random.normal([batch, noise_dim])
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
-            generated = generator(noise, training=True)
+            generated = as_float32(generator(noise, training=True))
             real_seen = seen_by_discriminator(images)
-            real_logits = discriminator(real_seen, training=True)
-            fake_logits = discriminator(seen_by_discriminator(generated), training=True)
+            real_logits = as_float32(discriminator(real_seen, training=True))
+            fake_logits = as_float32(discriminator(seen_by_discriminator(generated), training=True))
             generator_loss = tf.nn.compute_average_loss(
                 loss.generator(fake_logits), global_batch_size=global_batch_size)
             if use_labels:
@@ -88,8 +108,11 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
                 per_example += losses.r1_penalty(discriminator, real_seen, options.r1_weight)
             discriminator_loss = tf.nn.compute_average_loss(
                 per_example, global_batch_size=global_batch_size)
-            generator_total = generator_loss + _regularization(generator)
-            discriminator_total = discriminator_loss + _regularization(discriminator)
+            # scale_loss: the loss scale under mixed_float16 (1 otherwise); apply_gradients undoes it
+            generator_total = generator_optimizer.scale_loss(
+                generator_loss + _regularization(generator))
+            discriminator_total = discriminator_optimizer.scale_loss(
+                discriminator_loss + _regularization(discriminator))
 
         if update_generator:
             generator_gradients = generator_tape.gradient(generator_total,
@@ -105,15 +128,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         return {"generator_loss": generator_loss, "discriminator_loss": discriminator_loss,
                 **losses.discriminator_statistics(real_logits, fake_logits, scale)}
 
-    @tf.function
-    def train_step(batch):
-        per_replica = strategy.run(replica_step, args=(batch,))
-        if update_generator and after_generator_update is not None:
-            after_generator_update()
-        return {key: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
-                for key, value in per_replica.items()}
-
-    return train_step
+    return compile_step(replica_step, devices,
+                        after_generator_update if update_generator else None)
 
 
 def step_schedule(generator_steps_per_discriminator_step: int = 1,
@@ -144,4 +160,4 @@ def _regularization(model) -> tf.Tensor:
     """The model's own penalties (e.g. an L2 kernel regularizer), scaled for the replica count."""
     if not model.losses:
         return tf.constant(0.0)
-    return tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+    return tf.nn.scale_regularization_loss(as_float32(tf.add_n(model.losses)))

@@ -20,6 +20,7 @@ from sketchdraw import artifacts, plots, sampling, skeleton
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.atomicfiles import atomic_write_text
 from sketchdraw.loop import EpochCallback, run_epoch
+from sketchdraw.scaling import inner_optimizer
 from sketchdraw.sketch2img.data import (
     DATA_STATISTICS_FILE,
     SketchPairs,
@@ -33,7 +34,7 @@ from sketchdraw.sketch2img.data import (
 )
 from sketchdraw.sketch2img.losses import PerceptualLoss
 from sketchdraw.sketch2img.settings import Sketch2ImgConfig
-from sketchdraw.sketch2img.step import LossWeights, make_sketch_train_step
+from sketchdraw.sketch2img.step import LossWeights, make_sketch_train_steps
 
 HELD_OUT_FOLDER = "held_out"
 
@@ -67,18 +68,23 @@ class Sketch2ImgRun(skeleton.FamilyRun):
             self.statistics = data_statistics(self.train_pairs)
         statistics = self.statistics
         num_classes = len(statistics["categories"])
-        self.generator = sketch_generator(config.image_size, config.base_filters, num_classes,
-                                          config.noise_dim)
-        self.discriminator = sketch_discriminator(config.image_size, num_classes,
-                                                  config.base_filters)
-        generator_optimizer = skeleton.adam(config.generator_learning_rate,
-                                            config.generator_beta1, self.generator)
-        discriminator_optimizer = skeleton.adam(config.discriminator_learning_rate,
-                                                config.discriminator_beta1, self.discriminator)
-        perceptual = None
-        if config.perceptual_weight > 0:
-            perceptual = PerceptualLoss(config.perceptual_network, statistics["photo_mean"],
-                                        statistics["photo_scale"], config.perceptual_weight)
+        devices = self.devices
+        with devices.building():
+            self.generator = sketch_generator(config.image_size, config.base_filters, num_classes,
+                                              config.noise_dim)
+            self.discriminator = sketch_discriminator(config.image_size, num_classes,
+                                                      config.base_filters)
+            devices.prepare(self.generator, self.discriminator)
+            generator_optimizer = devices.optimizer(skeleton.adam(
+                config.generator_learning_rate, config.generator_beta1, self.generator),
+                self.generator)
+            discriminator_optimizer = devices.optimizer(skeleton.adam(
+                config.discriminator_learning_rate, config.discriminator_beta1,
+                self.discriminator), self.discriminator)
+            perceptual = None
+            if config.perceptual_weight > 0:
+                perceptual = PerceptualLoss(config.perceptual_network, statistics["photo_mean"],
+                                            statistics["photo_scale"], config.perceptual_weight)
         self.fixed_noise = tf.Variable(
             tf.random.stateless_normal([len(self.held_out), config.noise_dim],
                                        seed=[config.seed, 1]),
@@ -86,16 +92,18 @@ class Sketch2ImgRun(skeleton.FamilyRun):
         self.held_sketches = normalize(self.held_out.sketches, statistics["sketch_mean"],
                                        statistics["sketch_scale"])
         self.held_labels = tf.constant(self.held_out.labels)
-        self.dataset = pair_dataset(self.train_pairs, statistics, config.batch_size, config.seed,
-                                    config.brightness_jitter, config.contrast_jitter)
-        self.step = make_sketch_train_step(
+        self.dataset = devices.strategy.experimental_distribute_dataset(pair_dataset(
+            self.train_pairs, statistics, devices.global_batch, config.seed,
+            config.brightness_jitter, config.contrast_jitter))
+        self.step, self.several_steps = make_sketch_train_steps(
             self.generator, self.discriminator, generator_optimizer, discriminator_optimizer,
-            LossWeights.from_config(config), config.noise_dim, config.batch_size, perceptual,
-            run_eagerly=self.run_eagerly)
-        self.steps_per_epoch = len(self.train_pairs) // config.batch_size
+            LossWeights.from_config(config), config.noise_dim, devices.global_batch, perceptual,
+            run_eagerly=self.run_eagerly, devices=devices)
+        self.steps_per_epoch = len(self.train_pairs) // devices.global_batch
         return dict(generator=self.generator, discriminator=self.discriminator,
-                    generator_optimizer=generator_optimizer,
-                    discriminator_optimizer=discriminator_optimizer, fixed_noise=self.fixed_noise)
+                    generator_optimizer=inner_optimizer(generator_optimizer),
+                    discriminator_optimizer=inner_optimizer(discriminator_optimizer),
+                    fixed_noise=self.fixed_noise)
 
     def prepare_folder(self, run: RunFolder) -> None:
         statistics_path = run.root / DATA_STATISTICS_FILE
@@ -107,8 +115,10 @@ class Sketch2ImgRun(skeleton.FamilyRun):
         run.save_grid(pair_grid(self.train_pairs, 16), run.reals_path, columns=8, scale=2)
 
     def train_epoch(self, epoch: int, description: str) -> dict:
-        return run_epoch(self.step, self.dataset, self.steps_per_epoch, self.config.batch_size,
-                         description=description, progress=self.config.progress)
+        return run_epoch(self.step, self.dataset, self.steps_per_epoch, self.devices.global_batch,
+                         description=description, progress=self.config.progress,
+                         several_steps=self.several_steps,
+                         steps_per_call=self.devices.steps_per_call)
 
     def save_epoch_grid(self, run: RunFolder, epoch: int) -> None:
         generated = self.generator([self.held_sketches, self.fixed_noise, self.held_labels],

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import ClassVar
 
 from sketchdraw.registry import unknown_name_message
-from sketchdraw.settings import COMMON_RESUMABLE, Presets, Settings
+from sketchdraw.settings import COMMON_RESUMABLE, Presets, ScalingSettings, Settings
 from sketchdraw.sketch2img.data import LAYOUTS
 from sketchdraw.sketch2img.losses import PERCEPTUAL_NETWORKS, perceptual_weights_path
 
 
 @dataclass
-class Sketch2ImgConfig(Settings):
+class Sketch2ImgConfig(Settings, ScalingSettings):
     # A rerun may also read the same pairs from another folder.
     RESUMABLE: ClassVar[frozenset] = COMMON_RESUMABLE | {"data_root"}
 

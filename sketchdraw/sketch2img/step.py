@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from sketchdraw import losses
+from sketchdraw.scaling import Devices, as_float32, compile_step
 from sketchdraw.sketch2img.losses import (
     PerceptualLoss,
     classification_loss,
@@ -43,11 +44,17 @@ class LossWeights:
                    config.diversity_weight)
 
 
-def make_sketch_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
+def make_sketch_train_step(*arguments, **keywords) -> Callable:
+    """`make_sketch_train_steps`' step for one batch."""
+    return make_sketch_train_steps(*arguments, **keywords)[0]
+
+
+def make_sketch_train_steps(generator, discriminator, generator_optimizer, discriminator_optimizer,
                            weights: LossWeights, noise_dim: int, global_batch_size: int,
                            perceptual: PerceptualLoss | None = None,
                            strategy: tf.distribute.Strategy | None = None,
-                           run_eagerly: bool = False) -> Callable:
+                           run_eagerly: bool = False,
+                           devices: Devices | None = None) -> tuple[Callable, Callable | None]:
     """A compiled step on a batch (sketch, photo, label): one discriminator and one generator update.
 
     Discriminator: GAN + classification on real photos + DRAGAN penalty on perturbed real photos.
@@ -60,9 +67,10 @@ def make_sketch_train_step(generator, discriminator, generator_optimizer, discri
 
     `run_eagerly=True` skips `tf.function` (like Keras' `run_eagerly`): for debugging, and for
     tests on tiny networks, where building the graph (DRAGAN's gradient of a gradient) takes far
-    longer than the few steps themselves.
+    longer than the few steps themselves. Returns the step and, with `devices.steps_per_call`
+    > 1, the call that runs that many (scaling.compile_step).
     """
-    strategy = strategy or tf.distribute.get_strategy()
+    devices = devices or Devices(strategy or tf.distribute.get_strategy(), global_batch_size)
     if weights.perceptual > 0 and perceptual is None:
         raise ValueError("perceptual weight > 0 needs a PerceptualLoss (or set the weight to 0)")
     scale = 1.0 / float(global_batch_size)
@@ -74,9 +82,10 @@ def make_sketch_train_step(generator, discriminator, generator_optimizer, discri
         batch = tf.shape(sketch)[0]
         first_noise = tf.random.normal([batch, noise_dim])
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
-            generated = generator([sketch, first_noise, label], training=True)
-            real_logits, real_classes = discriminator([sketch, photo], training=True)
-            fake_logits, fake_classes = discriminator([sketch, generated], training=True)
+            generated = as_float32(generator([sketch, first_noise, label], training=True))
+            real_logits, real_classes = map(as_float32, discriminator([sketch, photo], training=True))
+            fake_logits, fake_classes = map(as_float32,
+                                            discriminator([sketch, generated], training=True))
 
             def critic(images):
                 return discriminator([sketch, images], training=True)[0]
@@ -100,7 +109,7 @@ def make_sketch_train_step(generator, discriminator, generator_optimizer, discri
                 terms["perceptual_loss"] = average(perceptual(generated, photo))
             if weights.diversity > 0:
                 second_noise = tf.random.normal([batch, noise_dim])
-                second = generator([sketch, second_noise, label], training=True)
+                second = as_float32(generator([sketch, second_noise, label], training=True))
                 terms["diversity_loss"] = average(diversity_loss(
                     generated, second, first_noise, second_noise, weights.diversity))
             discriminator_loss = tf.add_n([value for key, value in terms.items()
@@ -108,10 +117,12 @@ def make_sketch_train_step(generator, discriminator, generator_optimizer, discri
             generator_loss = tf.add_n([value for key, value in terms.items()
                                        if not key.startswith(DISCRIMINATOR_TERMS)])
 
-        generator_gradients = generator_tape.gradient(generator_loss,
-                                                      generator.trainable_variables)
+        # scale_loss: the loss scale under mixed_float16 (1 otherwise); apply_gradients undoes it
+        generator_gradients = generator_tape.gradient(
+            generator_optimizer.scale_loss(generator_loss), generator.trainable_variables)
         discriminator_gradients = discriminator_tape.gradient(
-            discriminator_loss, discriminator.trainable_variables)
+            discriminator_optimizer.scale_loss(discriminator_loss),
+            discriminator.trainable_variables)
         generator_optimizer.apply_gradients(zip(generator_gradients, generator.trainable_variables))
         discriminator_optimizer.apply_gradients(
             zip(discriminator_gradients, discriminator.trainable_variables))
@@ -119,9 +130,4 @@ def make_sketch_train_step(generator, discriminator, generator_optimizer, discri
         return {"generator_loss": generator_loss, "discriminator_loss": discriminator_loss,
                 **losses.discriminator_statistics(real_logits, fake_logits, scale), **terms}
 
-    def train_step(batch):
-        per_replica = strategy.run(replica_step, args=batch)
-        return {key: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
-                for key, value in per_replica.items()}
-
-    return train_step if run_eagerly else tf.function(train_step)
+    return compile_step(replica_step, devices, eager=run_eagerly)
