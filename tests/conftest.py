@@ -11,20 +11,57 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("SKETCHDRAW_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+# A small real sample with the shared folder's layout ships in the repository (how it is made:
+# tools/make_test_sample.py; what it holds: tests/sample_data/SOURCES.md), so a fresh clone runs
+# the tests that need real data. The full shared folder, when it is there, is used instead.
+SAMPLE_DATA = REPO_ROOT / "tests" / "sample_data"
+WANTED_DATA = Path(os.environ.get("SKETCHDRAW_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+SHARED_DATA = WANTED_DATA if WANTED_DATA.is_dir() else SAMPLE_DATA
+USING_SAMPLE = SHARED_DATA.resolve() == SAMPLE_DATA.resolve()
 QUICKDRAW_MIRROR = SHARED_DATA / "quickdraw" / "numpy_bitmap"
+
+
+def data_line() -> str:
+    if not USING_SAMPLE:
+        return f"test data: {SHARED_DATA} (the full shared data)"
+    why = "" if WANTED_DATA.resolve() == SAMPLE_DATA.resolve() else f"; {WANTED_DATA} is not there"
+    return (f"test data: {SHARED_DATA} (the small sample shipped in the repository{why}; "
+            "tests that count drawings or paintings use what it holds)")
+
+
+def pytest_report_header(config):
+    return data_line()
+
+
+def pytest_sessionstart(session):
+    # `-q` (make test) hides the header, but which data the tests use must show in every run.
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and reporter.verbosity < 0:
+        reporter.write_line(data_line())
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data folder {SHARED_DATA} is not there")
+        pytest.skip(f"data folder {SHARED_DATA} is not there")
     return SHARED_DATA
 
 
 @pytest.fixture(scope="session")
 def quickdraw_mirror(shared_data) -> Path:
     return shared_data / "quickdraw" / "numpy_bitmap"
+
+
+@pytest.fixture(scope="session")
+def face_pairs(shared_data, tmp_path_factory) -> Path:
+    """The CUFS face sketch/photo pairs of the shared data, or pairs drawn here where the data
+    folder has none (the sample leaves CUFS out: research use only)."""
+    cufs = shared_data / "sketchy" / "cufs_faces"
+    if (cufs / "sketch").is_dir() and (cufs / "photo").is_dir():
+        return cufs
+    from tests.face_pairs import write_face_pairs
+
+    return write_face_pairs(tmp_path_factory.mktemp("drawn") / "faces")
 
 
 @pytest.fixture

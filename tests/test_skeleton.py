@@ -65,8 +65,8 @@ def test_cyclegan_refused_start_leaves_no_settings(tmp_path):
     assert (tmp_path / "cycle" / "generator_x2y.keras").is_file()
 
 
-def test_sketch2img_refused_start_leaves_no_settings(tmp_path, shared_data):
-    pairs = sketch2img.load_sketch_pairs(shared_data / "sketchy" / "cufs_faces", image_size=16,
+def test_sketch2img_refused_start_leaves_no_settings(tmp_path, face_pairs):
+    pairs = sketch2img.load_sketch_pairs(face_pairs, image_size=16,
                                          limit=10, log=lambda message: None)
     common = dict(epochs=1, batch_size=4, base_filters=4, image_size=16, runs_dir=str(tmp_path),
                   name="faces", progress=False, diversity_weight=0.0, dragan_weight=0.0)

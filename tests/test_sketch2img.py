@@ -1,7 +1,7 @@
 """Sketch2Img (seed 003): the MRU, the networks, each loss term, the pair loader, a step, a run, draw.
 
 Everything runs on tiny networks (base_filters 2-4) so the file stays fast on two CPU cores; the
-real CUFS face pairs come from the shared data folder.
+real CUFS face pairs come from the shared data folder, or pairs are drawn (tests/face_pairs.py).
 """
 
 from __future__ import annotations
@@ -29,11 +29,8 @@ TINY = dict(base_filters=4, noise_dim=4, batch_size=4, holdout=2, limit=8, progr
 
 
 @pytest.fixture(scope="session")
-def faces(shared_data) -> Path:
-    root = shared_data / "sketchy" / "cufs_faces"
-    if not (root / "sketch").is_dir():
-        pytest.skip(f"CUFS face pairs not found at {root}")
-    return root
+def faces(face_pairs) -> Path:
+    return face_pairs
 
 
 # -- MRU and networks ------------------------------------------------------------------------------
