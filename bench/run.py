@@ -1,8 +1,8 @@
 """The sketchdraw benchmark suite (issue 6): `python bench/run.py [--quick] [--output FILE]`.
 
 Measures training throughput against the seeds' own code, the input pipeline, epoch bookkeeping,
-memory, start-up, quality per compute and the input chain's two sources (numpy and tensor: memory
-and speed), prints one markdown table and writes it (atomically) to
+memory, start-up, quality per compute, the input chain's two sources (numpy and tensor: memory
+and speed) and one device's speed with the devices settings (steps per call, XLA, mixed precision), prints one markdown table and writes it (atomically) to
 `bench/results/<date>-<host>.md` (`-quick.md` for --quick) with the machine and settings.
 Throughput figures are ratios of interleaved runs in this one process, so they hold on a busy
 machine; the absolute images/s beside them are context. `--quick` (~2 minutes on 2 CPU cores)
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     import memory
     import numpy as np
     import quality
+    import scaling
     import startup
     import tensorflow as tf
     import throughput
@@ -137,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                         "no GPU here", "-", "skipped",
                         "tf.config.list_physical_devices('GPU') is empty; run `make bench` on a GPU"))
     rows += data_paths.measure(rabbits, data_paths.QUICK if arguments.quick else data_paths.FULL, log)
+    rows += scaling.measure(images, scaling.QUICK if arguments.quick else scaling.FULL,
+                            gpu=bool(gpus), log=log)
 
     today = datetime.date.today().isoformat()
     host = socket.gethostname()

@@ -31,6 +31,10 @@ EXPECTED_FIGURES = [
     "seed 000 recipe (flower preset on rabbit)",
     "project settings (rabbit + EMA",
     "real held-out rabbits (reference)",
+    "rabbit (batch 256): plain, images/s",
+    "rabbit (batch 256): 8 steps/call, images/s",
+    "rabbit_small (batch 32): XLA, images/s",
+    "rabbit_small (batch 32): mixed_bfloat16, images/s",
 ]
 
 
