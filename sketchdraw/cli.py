@@ -319,7 +319,7 @@ def check_run_exists(run: str) -> None:
     if inside:
         raise ValueError(f"RUN={run} is a folder of runs, not a run: pass one of them, e.g. "
                          f"RUN={folder.root / inside[0]} (it holds {', '.join(inside[:12])})")
-    raise ValueError(f"RUN={run} is not a run folder (it has no config.json){there}")
+    raise FileNotFoundError(f"RUN={run} is not a run folder (it has no config.json){there}")
 
 
 def sample_command(arguments: argparse.Namespace) -> int:
