@@ -311,6 +311,7 @@ def test_a_finished_notebook_replaces_the_old_one_which_keeps_a_dated_name(tmp_p
     assert len(dated) == 1 and dated[0].read_text() == '{"cells": []}'
 
 
+@pytest.mark.slow  # two kernels on a real tmpfs, ~50 s; the injected cases above run in make test
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 def test_a_real_run_on_a_full_disk_says_so_and_resumes_once_there_is_room(tmp_path, quickdraw_mirror):
     """The whole path for real: the CLI, papermill, the kernel, a 1.5 MB disk."""

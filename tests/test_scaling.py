@@ -151,6 +151,7 @@ def test_mirrored_on_two_logical_cpus_splits_the_batch_as_asked(tmp_path, scope,
     assert row["generator_updates"] == steps and np.isfinite(row["generator_loss"])
 
 
+@pytest.mark.slow  # float16 is emulated on a CPU: ~50 s for three steps
 def test_mixed_float16_scales_the_loss_and_trains_a_step():
     import keras
     import tensorflow as tf
@@ -238,6 +239,7 @@ MIRRORED_FAMILIES = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # ~45 s: tracing the CycleGAN step for two replicas
 def test_cyclegan_trains_under_mirrored_on_two_logical_cpus(tmp_path):
     completed = subprocess.run([sys.executable, "-c", MIRRORED_FAMILIES, str(tmp_path)],
                                capture_output=True, text=True, timeout=300, cwd=REPO,
