@@ -100,3 +100,14 @@ class Row:
 
 def judged(value: float, target: float, at_least: bool) -> str:
     return "met" if (value >= target if at_least else value <= target) else "missed"
+
+
+def status_kilobytes(field: str) -> int | None:
+    """A field of /proc/self/status in kB (VmRSS, VmHWM), or None where there is no /proc."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None

@@ -46,16 +46,6 @@ FULL = Budget(rounds=3, batches=400, warm_up=20)
 QUICK = Budget(rounds=1, batches=60, warm_up=5)
 
 
-def _kilobytes(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
 def child(source: str, file: str, batches: int, warm_up: int) -> dict:
     import resource
 
@@ -91,7 +81,9 @@ def child(source: str, file: str, batches: int, warm_up: int) -> dict:
         next(batch_stream)
     rate = batches * BATCH_SIZE / (time.perf_counter() - started)
     after = process.memory_info().rss
-    high_water = _kilobytes("VmHWM")
+    from common import status_kilobytes
+
+    high_water = status_kilobytes("VmHWM")
     if peak_source.startswith("VmHWM") and high_water is not None:
         peak = high_water * 1024
     else:

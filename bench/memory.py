@@ -23,16 +23,6 @@ FILE_DRAWINGS = 150_000
 TARGET_MULTIPLE = 1.3
 
 
-def _status_kilobytes(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
 def child(folder: str) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import resource
@@ -53,7 +43,9 @@ def child(folder: str) -> None:
     batches = 0
     for _ in pipeline.quickdraw_dataset(images, 256, seed=0):
         batches += 1
-    high_water = _status_kilobytes("VmHWM")
+    from common import status_kilobytes
+
+    high_water = status_kilobytes("VmHWM")
     if peak_source.startswith("VmHWM") and high_water is not None:
         peak = high_water * 1024
     else:
