@@ -19,6 +19,7 @@ import os
 import re
 import shlex
 import sys
+import tempfile
 import typing
 from pathlib import Path
 
@@ -244,8 +245,23 @@ def run_command(arguments: argparse.Namespace) -> int:
     if unknown:
         given_overrides(family.settings_class, unknown)
     parameters = notebook_parameters(notebook, arguments.experiment, {**given, "name": config.name})
+    if not _chief_process(config):
+        # Only the chief writes (and locks) the run folder: this worker's executed notebook and
+        # kernel log go to a folder of its own, kept for reading.
+        worker_dir = Path(tempfile.mkdtemp(prefix=f"sketchdraw-{config.name}-worker-"))
+        print(f"this process is a worker of a multi-worker run (TF_CONFIG): the chief writes "
+              f"{config.run_dir}; this worker's notebook and log go to {worker_dir}", file=sys.stderr)
+        return _execute(notebook, worker_dir, parameters, arguments.kernel, verbose)
     check_run_can_start(config)
     return _execute(notebook, config.run_dir, parameters, arguments.kernel, verbose)
+
+
+def _chief_process(config) -> bool:
+    if getattr(config, "strategy", "auto") != "multi_worker":
+        return True
+    from sketchdraw.scaling import is_chief_process
+
+    return is_chief_process(config.strategy)
 
 
 DEFAULT_EXPERIMENT = "rabbit"

@@ -65,9 +65,26 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return True
-    task_type, task_id = resolver.task_type, resolver.task_id
+    return _is_chief_task(resolver.task_type, resolver.task_id, resolver.cluster_spec().as_dict())
+
+
+def is_chief_process(strategy_setting: str, environ=None) -> bool:
+    """`is_chief` read from a run's `strategy` setting and TF_CONFIG without making the strategy
+    (which must be made in the process that trains): what the CLI asks before a kernel starts."""
+    environ = os.environ if environ is None else environ
+    if strategy_setting != "multi_worker" or not environ.get("TF_CONFIG"):
+        return True
+    try:
+        tf_config = json.loads(environ["TF_CONFIG"])
+        task = tf_config.get("task") or {}
+        return _is_chief_task(task.get("type"), task.get("index"), tf_config.get("cluster") or {})
+    except (ValueError, AttributeError):
+        return True  # malformed: the kernel's make_strategy refuses it with the reason
+
+
+def _is_chief_task(task_type, task_id, cluster: dict) -> bool:
     return task_type == "chief" or (task_type in (None, "worker") and task_id in (None, 0) and
-                                    "chief" not in resolver.cluster_spec().as_dict())
+                                    "chief" not in cluster)
 
 
 @dataclass

@@ -61,6 +61,24 @@ def _train_on_two_workers(tmp_path: Path, mirror: Path, epochs: list[int],
     """A fresh two-worker cluster trains the run to each of `epochs` in turn; returns, for each,
     both workers' results (epochs trained, weights, pid), chief first. A failure or a hang fails
     the test with both workers' output."""
+    workers = _run_two_workers(tmp_path, phase, lambda out: [
+        sys.executable, "-c", WORKER, str(tmp_path / "runs"), str(mirror), ",".join(map(str, epochs)),
+        str(out)])
+    results = {}
+    for total in epochs:
+        results[total] = []
+        for pid, out in workers:
+            result = json.loads(Path(f"{out}-{total}.json").read_text())
+            with np.load(f"{out}-{total}.npz") as weights:
+                result["weights"] = [weights[key] for key in weights.files]
+            result["pid"] = pid
+            results[total].append(result)
+    return results
+
+
+def _run_two_workers(tmp_path: Path, phase: str, command, timeout: float = TIMEOUT) -> list[tuple]:
+    """Start `command(out)` as worker 0 and worker 1 of a fresh cluster on 127.0.0.1 and wait for
+    both; returns [(pid, out)], chief first. A failure or a hang fails the test with both outputs."""
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     scratch_parent = tmp_path / "tmp"  # where the workers' scratch folders go (TMPDIR)
@@ -73,20 +91,18 @@ def _train_on_two_workers(tmp_path: Path, mirror: Path, epochs: list[int],
                                         "task": {"type": "worker", "index": index}})}
         env.pop("SKETCHDRAW_QUICKDRAW_MIRROR", None)  # the mirror comes as a setting
         log = open(out.with_suffix(".log"), "w")
-        process = subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(tmp_path / "runs"), str(mirror),
-             ",".join(map(str, epochs)), str(out)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command(out), cwd=REPO, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
         workers.append((process, out, log))
     try:
-        deadline = time.monotonic() + TIMEOUT
+        deadline = time.monotonic() + timeout
         while any(process.poll() is None for process, _, _ in workers):
             if any(process.poll() not in (None, 0) for process, _, _ in workers):
                 # a failed worker leaves the other waiting on it: a little while for its own
                 # error, then it is killed
                 deadline = min(deadline, time.monotonic() + FAILED_PEER_GRACE)
             if time.monotonic() > deadline:
-                pytest.fail(f"{phase}: the workers did not all finish (timeout {TIMEOUT} s)\n" +
+                pytest.fail(f"{phase}: the workers did not all finish (timeout {timeout} s)\n" +
                             _report(workers))
             time.sleep(0.2)
     finally:
@@ -97,16 +113,7 @@ def _train_on_two_workers(tmp_path: Path, mirror: Path, epochs: list[int],
             log.close()
     if any(process.returncode != 0 for process, _, _ in workers):
         pytest.fail(f"{phase}: a worker failed\n" + _report(workers))
-    results = {}
-    for total in epochs:
-        results[total] = []
-        for process, out, _ in workers:
-            result = json.loads(Path(f"{out}-{total}.json").read_text())
-            with np.load(f"{out}-{total}.npz") as weights:
-                result["weights"] = [weights[key] for key in weights.files]
-            result["pid"] = process.pid
-            results[total].append(result)
-    return results
+    return [(process.pid, out) for process, out, _ in workers]
 
 
 def _report(workers) -> str:
@@ -183,3 +190,33 @@ def test_restarted_workers_resume_from_the_chiefs_checkpoint(tmp_path, rabbits):
     resumed = _train_on_two_workers(tmp_path, rabbits, [3], "resumed")[3]
     _check_resumed_run(run_dir, first, resumed)
     _assert_only_the_chief_wrote(tmp_path, run_dir, {first[0]["pid"], resumed[0]["pid"]})
+
+
+# two notebook kernels, each starting TensorFlow and tracing the step: about 2 minutes on 2 cores
+@pytest.mark.slow
+def test_sketchdraw_run_on_two_workers_writes_one_run(tmp_path, rabbits):
+    """`sketchdraw run ... --set strategy=multi_worker` (what `make run STRATEGY=multi_worker`
+    runs) on both workers: the notebook makes the strategy before any model, the chief's executed
+    notebook and kernel log are in the run folder, the other worker's in a folder of its own."""
+    run_dir = tmp_path / "runs" / "mw"
+    workers = _run_two_workers(tmp_path, "cli", lambda out: [
+        sys.executable, "-m", "sketchdraw", "run", "--category", "rabbit", "--name", "mw",
+        "--epochs", "1", "--limit", "128", "--batch", "32", "--mirror", str(rabbits),
+        "--runs-dir", str(tmp_path / "runs"), "--set", "strategy=multi_worker"], timeout=2 * TIMEOUT)
+    assert (run_dir / "quickdraw_dcgan.ipynb").is_file()
+    assert (run_dir / "logs" / "kernel.log").is_file()
+    assert [row["epoch"] for row in RunFolder(run_dir).read_history()] == [1]
+    assert not list(run_dir.glob(".*.running.ipynb"))
+    worker_log = Path(f"{workers[1][1]}.log").read_text()
+    assert "this worker's notebook and log go to" in worker_log, worker_log[-2000:]
+    worker_dir = Path(worker_log.split("this worker's notebook and log go to ")[1].split()[0])
+    assert worker_dir.parent == tmp_path / "tmp" and worker_dir != run_dir
+    assert (worker_dir / "quickdraw_dcgan.ipynb").is_file()
+    _assert_only_the_chief_wrote_cli(run_dir)
+
+
+def _assert_only_the_chief_wrote_cli(run_dir: Path) -> None:
+    written = {path.name for path in run_dir.iterdir()}
+    assert "quickdraw_dcgan.ipynb" in written
+    assert not [name for name in written if name.startswith("quickdraw_dcgan.") and
+                name != "quickdraw_dcgan.ipynb"], f"a second executed notebook: {written}"

@@ -4,7 +4,9 @@ resumed run ends where the uninterrupted one does."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sketchdraw import dcgan
+from sketchdraw import dcgan, scaling
 from sketchdraw.scaling import Devices
 
 REPO = Path(__file__).resolve().parents[1]
@@ -246,3 +248,32 @@ def test_cyclegan_trains_under_mirrored_on_two_logical_cpus(tmp_path):
                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "CYCLE-MIRRORED True" in completed.stdout
+
+
+@pytest.mark.parametrize("strategy, tf_config, chief", [
+    ("auto", None, True),
+    ("multi_worker", None, True),
+    ("multi_worker", {"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 0}}, True),
+    ("multi_worker", {"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}, False),
+    ("multi_worker", {"cluster": {"chief": ["c:0"], "worker": ["a:1"]},
+                      "task": {"type": "worker", "index": 0}}, False),
+    ("multi_worker", {"cluster": {"chief": ["c:0"], "worker": ["a:1"]},
+                      "task": {"type": "chief", "index": 0}}, True),
+    ("mirrored", {"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}, True),
+])
+def test_which_process_writes_the_run_is_read_from_tf_config(strategy, tf_config, chief):
+    environ = {"TF_CONFIG": json.dumps(tf_config)} if tf_config else {}
+    assert scaling.is_chief_process(strategy, environ) is chief
+
+
+def test_every_settings_notebook_makes_the_strategy_before_any_model():
+    from sketchdraw.notebook_files import notebook_path
+
+    for name in ("quickdraw_dcgan", "wikiart_dcgan", "cyclegan", "sketch2img"):
+        notebook = json.loads(notebook_path(f"{name}.ipynb").read_text())
+        sources = ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+        made = [index for index, source in enumerate(sources) if "scaling.make_strategy(config.strategy)" in source]
+        built = [index for index, source in enumerate(sources)
+                 if re.search(r"\b(build|train|networks|summary)\w*\(", source)]
+        assert made, f"{name}: no cell makes the strategy"
+        assert not built or made[0] < min(built), f"{name}: a model is built before the strategy"

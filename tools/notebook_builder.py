@@ -203,7 +203,7 @@ def resolve_cell(settings_class: type, module: str, imports: tuple) -> str:
     return "\n".join([
         "import tensorflow as tf",
         "",
-        f"from sketchdraw import {', '.join(sorted({*imports, 'colab'}))}",
+        f"from sketchdraw import {', '.join(sorted({*imports, 'colab', 'scaling'}))}",
         "",
         "# Every parameter above that is not None replaces the preset's value.",
         "runs_dir = colab.runs_folder(runs_dir, google_drive)  # Drive on Colab when asked",
@@ -211,6 +211,8 @@ def resolve_cell(settings_class: type, module: str, imports: tuple) -> str:
         "    experiment,",
         call,
         "config.check_ready()",
+        "# A multi-worker strategy must exist before TensorFlow makes anything (a model, a tensor).",
+        "strategy = scaling.make_strategy(config.strategy)",
         'print("TensorFlow", tf.__version__, "| GPUs:", len(tf.config.list_physical_devices("GPU")))',
         f"print(config.describe({module}.preset(experiment)))",
     ])
