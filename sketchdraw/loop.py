@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import sys
 import time
@@ -176,7 +177,8 @@ def run_epoch(steps, distributed_dataset, steps_per_epoch: int, batch_size: int,
               description: str, progress: bool = True, schedule=None, batches_done=None,
               detector=None, summary: Callable[[dict], str] | None = None,
               count_updates: bool = True, several_steps=None, steps_per_call: int = 1) -> dict:
-    """One pass over the data; returns the epoch's mean statistics, seconds and images/s.
+    """One epoch: `steps_per_epoch` batches from `distributed_dataset` (a pass over a dataset, or an
+    iterator over a stream of epochs); returns the epoch's mean statistics, seconds and images/s.
 
     `steps` is a compiled step taking one batch (a tensor or a tuple, as the dataset yields it),
     or a dict of variants ("both", "generator", "discriminator") that `schedule(batch index)` picks
@@ -202,7 +204,8 @@ def run_epoch(steps, distributed_dataset, steps_per_epoch: int, batch_size: int,
     first_index = int(batches_done.numpy()) if batches_done is not None else 0
     with tqdm(total=steps_per_epoch, desc=description, unit="batch", disable=not progress,
               mininterval=1.0, leave=False, file=sys.stderr) as bar:
-        for batch in distributed_dataset:
+        # islice: `distributed_dataset` may be one pass (an epoch) or an endless stream of epochs
+        for batch in itertools.islice(iter(distributed_dataset), steps_per_epoch):
             variant = schedule(first_index + count)
             statistics = steps[variant](batch)
             updates["generator_updates"] += variant != "discriminator"

@@ -114,16 +114,20 @@ def _tensor_rows(images: np.ndarray):
     return rows
 
 
+ENDLESS = np.iinfo(np.int64).max  # epochs in a stream of epochs (`first_epoch`)
+
+
 def _index_batches(count: int, batch_size: int, shuffle: bool, seed: int | None, flip: bool,
-                   drop_remainder: bool) -> tf.data.Dataset:
+                   drop_remainder: bool, first_epoch: int | None = None) -> tf.data.Dataset:
     """Batches of row indices (and, with `flip`, of flip decisions), the same for every source.
 
     Everything random is drawn here, from the seed and a per-epoch seed, with stateless ops: a
     batch's indices and flips do not depend on which thread of the parallel map gathers it, so
     both sources (and two runs with one seed) give the same batches.
+    `first_epoch` None: one epoch per pass over the dataset, its seed drawn afresh each pass.
+    A number: an endless stream of epochs first_epoch, first_epoch + 1, ..., each seeded by its
+    number, so a run resumed after epoch k sees exactly the batches it would have seen.
     """
-    if not (shuffle or flip):
-        return tf.data.Dataset.range(count).batch(batch_size, drop_remainder=drop_remainder)
     base_seed = tf.constant(0 if seed is None else seed, tf.int64)
 
     def epoch(epoch_seed):
@@ -138,6 +142,18 @@ def _index_batches(count: int, batch_size: int, shuffle: bool, seed: int | None,
         flip_seeds = tf.random.experimental.stateless_fold_in(epoch_seeds, 1)
         return indices, tf.random.stateless_uniform([count], seed=flip_seeds) < 0.5
 
+    if first_epoch is not None:
+        if isinstance(first_epoch, bool) or not isinstance(first_epoch, (int, np.integer)) \
+                or first_epoch < 0:
+            raise ValueError(f"first_epoch must be a whole number >= 0, got {first_epoch!r}")
+
+        def batches_of_epoch(epoch_number):
+            return tf.data.Dataset.from_tensor_slices(epoch(epoch_number)).batch(
+                batch_size, drop_remainder=drop_remainder)
+
+        return tf.data.Dataset.range(int(first_epoch), ENDLESS).flat_map(batches_of_epoch)
+    if not (shuffle or flip):
+        return tf.data.Dataset.range(count).batch(batch_size, drop_remainder=drop_remainder)
     return (tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
             .map(epoch).unbatch().batch(batch_size, drop_remainder=drop_remainder))
 
@@ -145,7 +161,8 @@ def _index_batches(count: int, batch_size: int, shuffle: bool, seed: int | None,
 def image_dataset(images: np.ndarray, batch_size: int, image_shape: tuple[int, int, int],
                   shuffle: bool = True, seed: int | None = None, flip: bool = False,
                   drop_remainder: bool = True, source: str = "auto",
-                  strategy: tf.distribute.Strategy | None = None) -> tf.data.Dataset:
+                  strategy: tf.distribute.Strategy | None = None,
+                  first_epoch: int | None = None) -> tf.data.Dataset:
     """Batches of float32 images in [-1, 1] from a uint8 array (N, ...) whose rows hold one image each.
 
     `image_shape` is (height, width, channels); a Quick, Draw! row of 784 pixels becomes 28x28x1.
@@ -154,6 +171,9 @@ def image_dataset(images: np.ndarray, batch_size: int, image_shape: tuple[int, i
     "tensor" (a host tensor holding a copy, no Python per batch) or "auto", which resolves with
     `needs_graph_only_input(strategy)` (see `resolve_source`): "tensor" under a TPUStrategy,
     "numpy" everywhere else. Both sources give the same batches for the same seed.
+    `first_epoch`: None, one epoch per pass (each pass reshuffled); a number (0 for epoch 1), an
+    endless stream of epochs from that one on, each shuffled by (seed, its number): a run resumed
+    after epoch k gets the batches of epoch k + 1 onwards exactly as an unbroken run would.
     """
     images = np.asarray(images)
     if images.dtype != np.uint8:
@@ -178,7 +198,7 @@ def image_dataset(images: np.ndarray, batch_size: int, image_shape: tuple[int, i
                              tf.reverse(batch, axis=[2]), batch)
         return batch
 
-    dataset = (_index_batches(count, batch_size, shuffle, seed, flip, drop_remainder)
+    dataset = (_index_batches(count, batch_size, shuffle, seed, flip, drop_remainder, first_epoch)
                .map(to_images, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE))
     if source == "tensor":
         # tf.data's static rewrites serialize the dataset's graph and rebuild it, which turns the

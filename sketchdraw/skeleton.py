@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -131,7 +132,8 @@ def train(family_run: FamilyRun, callbacks: Iterable = ()) -> RunResult:
         tracked = family_run.build(shared)
         run.save_config(config.to_dict())  # only now: a refused start leaves no settings behind
         family_run.prepare_folder(run)
-        loop = ResumableLoop(run, tf.train.Checkpoint(**tracked), config.checkpoint_every,
+        loop = ResumableLoop(run, tf.train.Checkpoint(**tracked, **random_states(tracked)),
+                             config.checkpoint_every,
                              log=family_run.log,
                              restore_from=None if chief else shared.checkpoints_dir)
         if not run.reals_path.exists():
@@ -160,6 +162,21 @@ def train(family_run: FamilyRun, callbacks: Iterable = ()) -> RunResult:
         family_run.log(closing_summary(run, loop.trained_epochs, config.epochs,
                                        time.perf_counter() - began))
     return RunResult(shared, family_run.models(), loop.trained_epochs, family_run.extras)
+
+
+def random_states(tracked: dict) -> dict:
+    """The state of each tracked Keras model's random layers (dropout's seed generators): not among
+    its weights, so a checkpoint leaves it out unless named; without it a resumed run drops other
+    units than an unbroken one would."""
+    states = {}
+    for name, value in tracked.items():
+        if isinstance(value, keras.Model):
+            # the tf.Variable under each Keras variable: a checkpoint skips a list of Keras ones
+            variables = [getattr(variable, "value", variable) for variable in value.variables
+                         if variable.path.endswith("seed_generator_state")]
+            if variables:
+                states[f"{name}_random_states"] = variables
+    return states
 
 
 @contextlib.contextmanager

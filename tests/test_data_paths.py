@@ -190,3 +190,19 @@ def test_the_sources_benchmark_reports_both_sources(quickdraw_mirror, tmp_path):
     assert [figure.split(":")[0] for figure in figures] == [
         "numpy source", "tensor source", "tensor / numpy"]
     assert "failed" not in document
+
+
+def test_a_stream_of_epochs_from_epoch_k_repeats_the_stream_from_0_after_k_epochs():
+    images = np.arange(10 * 784, dtype=np.int64).reshape(10, 784).astype(np.uint8)
+    images[:, 0] = np.arange(10)  # row i says i in its first pixel
+
+    def first_pixels(first_epoch, batches):
+        stream = pipeline.image_dataset(images, 4, (28, 28, 1), seed=3, flip=True, first_epoch=first_epoch)
+        return [np.asarray(batch)[:, 0, :, 0].tolist() for batch in stream.take(batches)]
+
+    from_zero = first_pixels(0, 6)  # 2 whole batches of 4 per epoch of 10
+    assert first_pixels(1, 4) == from_zero[2:]
+    assert first_pixels(2, 2) == from_zero[4:]
+    assert from_zero[:2] != from_zero[2:4]  # each epoch shuffled anew
+    with pytest.raises(ValueError, match="first_epoch"):
+        pipeline.image_dataset(images, 4, (28, 28, 1), first_epoch=-1)

@@ -69,10 +69,8 @@ class DCGANRun(skeleton.FamilyRun):
         self.shown = self.ema.model if self.ema is not None else self.generator
 
         # the array gathered in place, or held as a tensor where Python cannot run (a TPU)
-        dataset = pipeline.image_dataset(self.images, devices.global_batch, self.image_shape,
-                                         seed=config.seed, flip=config.flip,
-                                         strategy=devices.strategy)
-        self.distributed = devices.strategy.experimental_distribute_dataset(dataset)
+        self.dataset = self.epochs_from(0)  # made now: a bad batch size stops the run before it starts
+        self.batches = None  # the distributed stream of epochs, opened at the first epoch trained
         options = StepOptions(augment=config.augment, label_treatment=config.label_treatment,
                               gradient_penalty_weight=config.gradient_penalty_weight,
                               r1_weight=config.r1_weight)
@@ -120,15 +118,27 @@ class DCGANRun(skeleton.FamilyRun):
         reals = skeleton.pick_rows(self.images, 64, self.config.seed).reshape(-1, *self.image_shape)
         run.save_grid(reals, run.reals_path, columns=8, invert=self.invert)
 
+    def epochs_from(self, first_epoch: int):
+        """Epochs first_epoch + 1, ... of batches, each shuffled by (seed, its number): a resumed run
+        trains on the batches an unbroken run would have. The array is gathered in place, or
+        held as a tensor where Python cannot run (a TPU)."""
+        return pipeline.image_dataset(self.images, self.devices.global_batch, self.image_shape,
+                                      seed=self.config.seed, flip=self.config.flip,
+                                      strategy=self.devices.strategy, first_epoch=first_epoch)
+
     def train_epoch(self, epoch: int, description: str) -> dict:
         config = self.config
+        if self.batches is None:
+            dataset = self.dataset if epoch == 1 else self.epochs_from(epoch - 1)
+            self.batches = iter(self.devices.strategy.experimental_distribute_dataset(dataset))
+            self.dataset = None
         rates = {}
         if config.learning_rate_decay > 0:  # set from the epoch, so a resumed run agrees
             start = decay_start_epoch(config.epochs, config.learning_rate_decay)
             for column, (optimizer, rate) in self.base_rates.items():
                 rates[column] = linear_decay(rate, epoch, start, config.epochs)
                 optimizer.learning_rate.assign(rates[column])
-        row = run_epoch(self.steps, self.distributed, self.steps_per_epoch,
+        row = run_epoch(self.steps, self.batches, self.steps_per_epoch,
                         self.devices.global_batch, description=description,
                         progress=config.progress, schedule=self.schedule,
                         batches_done=self.batches_done, detector=self.detector,
