@@ -27,6 +27,7 @@ IMAGES ?=
 WORKERS ?=
 PER_CATEGORY ?=
 DRAWS ?=
+RESAMPLES ?=
 TRUNCATION ?=
 RUNS ?= runs
 # sample parameters
@@ -36,7 +37,7 @@ N ?= 1000
 # Every other target reads its variables from the environment too ("$$RUN" is expanded by the
 # shell, which never runs a command found in a value): exported, and passed by name below.
 export CATEGORY INPUT DIRECTION SKETCH CATEGORIES QUICK SETTINGS SEEDS IMAGES WORKERS PER_CATEGORY
-export DRAWS TRUNCATION RUNS RUN N WHAT
+export DRAWS RESAMPLES TRUNCATION RUNS RUN N WHAT
 # $(call opt,--flag,NAME): `--flag "$NAME"` when NAME is set and not empty, else nothing
 opt = $${$(2):+$(1) "$$$(2)"}
 
@@ -48,7 +49,7 @@ help:
 	@echo "make run EXPERIMENT=flower      a named preset; any setting in capitals overrides it (EMA_DECAY=0.999)"
 	@echo "make run EXPERIMENT=vangogh DATA=folder   a painting experiment on a folder of images"
 	@echo "make sample RUN=runs/rabbit N=1000 [TRUNCATION=t]   t: noise kept within t std (0: off)"
-	@echo "make evaluate RUN=runs/rabbit [CATEGORIES=a,b,c DRAWS=n TRUNCATION=t]   FID, KID, CS, GD, memorisation -> metrics.json"
+	@echo "make evaluate RUN=runs/rabbit [CATEGORIES=a,b,c DRAWS=n TRUNCATION=t RESAMPLES=n]   FID, KID, CS, GD, memorisation with 95% intervals -> metrics.json"
 	@echo "make run EXPERIMENT=photo2vangogh DOMAIN_X=photos DOMAIN_Y=paintings   a CycleGAN"
 	@echo "make translate RUN=runs/photo2vangogh INPUT=photo.jpg [DIRECTION=x2y|y2x]"
 	@echo "make run EXPERIMENT=faces_sketch2photo DATA=root   sketch to image (root/sketch, root/photo)"
@@ -87,7 +88,7 @@ translate: $(STAMP)
 evaluate: $(STAMP)
 	$(BIN)/python -m sketchdraw evaluate --run "$$RUN" $(call opt,--categories,CATEGORIES) \
 		$(call opt,--drawings-per-category,PER_CATEGORY) $(call opt,--draws,DRAWS) \
-		$(call opt,--truncation,TRUNCATION)
+		$(call opt,--truncation,TRUNCATION) $(call opt,--resamples,RESAMPLES)
 
 draw: $(STAMP)
 	$(BIN)/python -m sketchdraw draw --run "$$RUN" --sketch $$SKETCH

@@ -9,7 +9,9 @@ gives comparable numbers; absolute images/s are printed for context only.
 from __future__ import annotations
 
 import os
+import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
 MIRROR_ENVIRONMENT = "SKETCHDRAW_QUICKDRAW_MIRROR"
 CATEGORY = "rabbit"
 
@@ -111,3 +114,50 @@ def status_kilobytes(field: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Reports: what every section's results file says about the machine, and the table
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cpu_description() -> str:
+    model, logical = platform.processor() or "unknown CPU", 0
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                logical += 1
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{model}, {logical or os.cpu_count()} logical cores ({usable} usable by this process)"
+
+
+def load_average() -> str:
+    try:
+        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def gpu_names() -> list[str]:
+    import tensorflow as tf
+
+    names = []
+    for device in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(device)
+        names.append(details.get("device_name", device.name))
+    return names
+
+
+def format_table(rows: list[Row]) -> str:
+    lines = ["| section | figure | measured | target | status | notes |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        cells = [row.section, row.figure, row.measured, row.target, row.status, row.notes]
+        lines.append("| " + " | ".join(str(cell).replace("|", "/") for cell in cells) + " |")
+    return "\n".join(lines)

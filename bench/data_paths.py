@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     import platform
     import socket
 
-    import run as suite
+    import common as suite
     from common import rabbit_rows
 
     parser = argparse.ArgumentParser(description="section 8 alone: " + __doc__.splitlines()[0])

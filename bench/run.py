@@ -26,9 +26,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import REPO_ROOT, Row  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS_DIR,
+    Row,
+    cpu_description,
+    format_table,
+    gpu_names,
+    load_average,
+    log,
+)
 
-RESULTS_DIR = REPO_ROOT / "bench" / "results"
 BATCH_SIZE = 256  # the rabbit preset's (seed 001's) batch size, for every contestant
 THROUGHPUT_DRAWINGS = 10_000
 
@@ -47,49 +54,6 @@ FULL = Settings(rounds=7, steps_per_round=6, warm_up_steps=2, bookkeeping_drawin
                 quality_images=49_920, quality_samples=450)
 QUICK = Settings(rounds=3, steps_per_round=2, warm_up_steps=1, bookkeeping_drawings=1_024,
                  quality_images=768, quality_samples=200)
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def cpu_description() -> str:
-    model, logical = platform.processor() or "unknown CPU", 0
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                logical += 1
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{model}, {logical or os.cpu_count()} logical cores ({usable} usable by this process)"
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{value:.2f}" for value in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
-def gpu_names() -> list[str]:
-    import tensorflow as tf
-
-    names = []
-    for device in tf.config.list_physical_devices("GPU"):
-        details = tf.config.experimental.get_device_details(device)
-        names.append(details.get("device_name", device.name))
-    return names
-
-
-def format_table(rows: list[Row]) -> str:
-    lines = ["| section | figure | measured | target | status | notes |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for row in rows:
-        cells = [row.section, row.figure, row.measured, row.target, row.status, row.notes]
-        lines.append("| " + " | ".join(str(cell).replace("|", "/") for cell in cells) + " |")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     images = common.tiled(common.rabbit_rows(), 20_000)
     rows = measure(images, budget, gpu=bool(gpus), log=lambda line: print(line, file=sys.stderr))
-    from run import format_table
+    from common import format_table
 
     device = ", ".join(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
                        for gpu in gpus) or "CPU"

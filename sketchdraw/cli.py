@@ -30,6 +30,8 @@ from sketchdraw.console import (
     quiet_kernel_options,
     verbose_requested,
 )
+from sketchdraw.families import DEFAULT_EXPERIMENT, family_of
+from sketchdraw.listing import add_list_parser
 from sketchdraw.notebook_files import notebook_cwd, notebook_path
 from sketchdraw.registry import unknown_name_message
 from sketchdraw.settings import given_overrides
@@ -190,8 +192,6 @@ def run_command(arguments: argparse.Namespace) -> int:
     arguments.set = [*shlex.split(variables.pop("SET", "")), *(arguments.set or [])]
     arguments.experiment = _chosen_experiment(variables.pop("EXPERIMENT", None) or
                                               arguments.experiment, arguments.set)
-    from sketchdraw.families import family_of
-
     family = family_of(arguments.experiment)
     fields = set(family.settings_class.field_names())
     hints = typing.get_type_hints(family.settings_class)
@@ -262,9 +262,6 @@ def _chief_process(config) -> bool:
     from sketchdraw.scaling import is_chief_process
 
     return is_chief_process(config.strategy)
-
-
-DEFAULT_EXPERIMENT = "rabbit"
 
 
 def _as_make_variables(message: str, given: dict) -> str:
@@ -408,106 +405,6 @@ class VersionAction(argparse.Action):
         parser.exit()
 
 
-LIST_WHAT = ("presets", "categories", "runs")
-
-
-def list_command(arguments: argparse.Namespace) -> int:
-    handler = {"presets": list_presets, "categories": list_categories, "runs": list_runs}
-    return handler[arguments.what](arguments)
-
-
-def list_presets(arguments: argparse.Namespace) -> int:
-    """Every preset, its family and what it trains."""
-    from sketchdraw.families import experiments
-
-    rows = [(f"{name} (default)" if name == DEFAULT_EXPERIMENT else name, family.name,
-             preset_summary(family.presets.get(name)))
-            for name, family in sorted(experiments().items())]
-    _print_table(("experiment", "family", "what it trains"), rows)
-    print("\nmake run EXPERIMENT=<name> (or sketchdraw run --experiment <name>); any setting "
-          "overrides it")
-    return 0
-
-
-def preset_summary(config) -> str:
-    """One line on a preset: its own description where it has one, else its data, model and
-    length, read from its settings."""
-    own = getattr(config, "description", None)
-    if isinstance(own, str) and own.strip():
-        return own.strip().splitlines()[0]
-    settings = config.to_dict()
-    if "domain_x" in settings:
-        data = (f"{settings.get('domain_x_label') or 'X'} <-> {settings.get('domain_y_label') or 'Y'}"
-                " (DOMAIN_X=, DOMAIN_Y= folders)")
-    elif "data_root" in settings:
-        data = "sketch/photo pairs (DATA=root)"
-    elif settings.get("source") == "paintings":
-        data = "paintings (DATA=folder)"
-    else:
-        kind = "strokes" if settings.get("source") == "strokes" else "Quick, Draw!"
-        data = f"{kind} {settings.get('category')}"
-        if settings.get("limit"):
-            data += f", first {settings['limit']} drawings"
-    parts = [data]
-    if settings.get("model"):
-        parts.append(f"model {settings['model']}")
-    parts.append(f"{settings.get('epochs')} epochs, batch {settings.get('batch_size')}")
-    return "; ".join(parts)
-
-
-def list_categories(arguments: argparse.Namespace) -> int:
-    """The 345 Quick, Draw! names; with a mirror folder, those it holds marked."""
-    from sketchdraw import quickdraw
-
-    mirror = quickdraw.resolve_mirror(arguments.mirror)
-    if not isinstance(mirror, Path):
-        print("\n".join(quickdraw.CATEGORIES))
-        where = f"the mirror {mirror} is a URL: not checked" if mirror else \
-            f"no mirror folder (set {quickdraw.MIRROR_ENVIRONMENT['numpy_bitmap']} or --mirror)"
-        print(f"\n{len(quickdraw.CATEGORIES)} categories; {where}", file=sys.stderr)
-        return 0
-    suffix = quickdraw.SUFFIX["numpy_bitmap"]
-    present = {name for name in quickdraw.CATEGORIES if (mirror / f"{name}{suffix}").is_file()}
-    for name in quickdraw.CATEGORIES:
-        print(f"{'*' if name in present else ' '} {name}")
-    print(f"\n{len(quickdraw.CATEGORIES)} categories; * = in the mirror folder {mirror} "
-          f"({len(present)} of them)", file=sys.stderr)
-    return 0
-
-
-def list_runs(arguments: argparse.Namespace) -> int:
-    """Each run folder: its name, experiment, epochs done of planned and last update."""
-    from sketchdraw import gallery
-
-    runs_dir = Path(arguments.runs_dir)
-    if not runs_dir.is_dir():
-        raise FileNotFoundError(f"{runs_dir}: no such folder of runs (a run goes into runs/ by "
-                                "default: make run CATEGORY=rabbit)")
-    summaries = [gallery.read_run(path) for path in gallery.run_folders(runs_dir)]
-    if not summaries:
-        print(f"no runs in {runs_dir}")
-        return 0
-    rows = []
-    for run in summaries:
-        planned = run.epochs_planned
-        rows.append((run.name, run.subject or "?",
-                     f"{run.epochs_done} of {planned}" if planned else str(run.epochs_done),
-                     gallery._time_text(run.updated),
-                     "; ".join(run.problems)))
-    _print_table(("run", "experiment", "epochs", "last update", "problems"), rows)
-    print(f"\nin {runs_dir}; open {runs_dir / gallery.PAGE_NAME} to see them")
-    return 0
-
-
-def _print_table(header: tuple, rows: list) -> None:
-    """Columns padded to their widest cell; a column empty in every row is left out."""
-    keep = [index for index in range(len(header)) if any(row[index] for row in rows)]
-    table = [[str(line[index]) for index in keep] for line in (header, *rows)]
-    widths = [max(len(line[column]) for line in table) for column in range(len(keep))]
-    for line in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sketchdraw", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action=VersionAction,
@@ -570,23 +467,14 @@ def build_parser() -> argparse.ArgumentParser:
     pages.add_argument("--runs-dir", default="runs", help="folder of run folders (default: runs)")
     pages.set_defaults(handler=gallery_command)
 
-    listing = commands.add_parser(
-        "list", help="list the presets, the Quick, Draw! categories or the runs",
-        description="presets: each experiment with its family and what it trains; categories: "
-                    "the 345 Quick, Draw! names, those in the mirror folder marked *; runs: each "
-                    "run folder with its experiment, epochs done of planned and last update")
-    listing.add_argument("what", choices=LIST_WHAT, help="what to list")
-    listing.add_argument("--mirror", help="categories: the mirror folder to mark the categories "
-                                          "it holds (default: $SKETCHDRAW_QUICKDRAW_MIRROR)")
-    listing.add_argument("--runs-dir", default="runs",
-                         help="runs: the folder of run folders (default: runs)")
-    listing.set_defaults(handler=list_command)
+    add_list_parser(commands)
     return parser
 
 
 def add_evaluate_parser(commands) -> argparse.ArgumentParser:
     """`evaluate`: measure a run into its metrics.json."""
     from sketchdraw.quality.evaluation import DEFAULT_SAMPLES
+    from sketchdraw.quality.intervals import RESAMPLES
     from sketchdraw.quality.judge import DEFAULT_CLASSIFIER_EPOCHS, DEFAULT_DRAWINGS_PER_CATEGORY
 
     parser = commands.add_parser("evaluate", help="measure a run (FID, KID, CS, GD, memorisation) "
@@ -598,8 +486,7 @@ def add_evaluate_parser(commands) -> argparse.ArgumentParser:
                         help=f"generated drawings to measure (default {DEFAULT_SAMPLES})")
     parser.add_argument("--drawings-per-category", type=int, default=None,
                         help=f"first N drawings per category for the classifier (default "
-                             f"{DEFAULT_DRAWINGS_PER_CATEGORY}, or the run's training count when the "
-                             "category's file is too small to leave unseen drawings after that)")
+                             f"{DEFAULT_DRAWINGS_PER_CATEGORY}; it holds out the last 450 of them)")
     parser.add_argument("--classifier-epochs", type=int, default=DEFAULT_CLASSIFIER_EPOCHS,
                         help=f"classifier training epochs (default {DEFAULT_CLASSIFIER_EPOCHS})")
     parser.add_argument("--seed", type=int, default=0, help="noise and sampling seed (default 0)")
@@ -609,6 +496,8 @@ def add_evaluate_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--truncation", type=float, default=None,
                         help="keep each noise value within this many standard deviations (0: the "
                              "plain normal; default: the run's own setting)")
+    parser.add_argument("--resamples", type=int, default=RESAMPLES,
+                        help=f"bootstrap resamples for the 95%% intervals (default {RESAMPLES}; 0: none)")
     parser.set_defaults(handler=evaluate_command)
     return parser
 
@@ -621,9 +510,11 @@ def evaluate_command(arguments: argparse.Namespace) -> int:
         arguments.run, samples=arguments.samples, classifier_categories=arguments.categories,
         drawings_per_category=arguments.drawings_per_category, seed=arguments.seed,
         classifier_epochs=arguments.classifier_epochs, draws=arguments.draws,
-        truncation=arguments.truncation)
+        truncation=arguments.truncation, resamples=arguments.resamples)
     classifier_info = document["classifier"]
     print(quality.format_table(quality.compare_table([arguments.run])))
+    for line in quality.interval_summary(document):
+        print(line)
     if "generator_epoch" in document:
         print(f"keep_best: the generator measured is epoch {document['generator_epoch']}'s "
               f"({document['generator_images_seen']:,} images seen): the "

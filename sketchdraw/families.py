@@ -44,6 +44,9 @@ for _family in (
 ):
     FAMILIES.register(_family.name)(_family)
 
+# The preset `run` trains when none is named; `list presets` marks it.
+DEFAULT_EXPERIMENT = "rabbit"
+
 
 def families() -> list[Family]:
     return [FAMILIES.get(name) for name in FAMILIES.names()]

@@ -15,21 +15,20 @@ The pages only read the run folder; they tolerate every missing piece (no histor
 one epoch, no config), so `rebuild_all` also works for runs made before the gallery existed.
 
 Each quality metric is shown by its full name, with which way is better and the real drawings'
-number beside it (`METRIC_NAMES`); each setting that differs from the run's preset comes first,
-marked, the rest folded away (`find_preset`). This module knows nothing about TensorFlow: it reads
-a DCGAN preset without it; only a preset of a family whose settings import TensorFlow (CycleGAN,
-Sketch2Img) or an unknown experiment name makes the first page that needs it import TensorFlow.
+number beside it; each setting that differs from the run's preset (`find_preset`) comes first,
+marked, the rest folded away: those tables are `gallery_tables`'. This module knows nothing about
+TensorFlow: it reads a DCGAN preset without it; only a preset of a family whose settings import
+TensorFlow (CycleGAN, Sketch2Img) or an unknown experiment name makes the first page that needs it
+import TensorFlow.
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
-import html
 import importlib
 import importlib.util
 import json
-import math
 import os
 import sys
 import urllib.parse
@@ -39,69 +38,28 @@ from pathlib import Path
 
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.atomicfiles import atomic_write_text
+from sketchdraw.gallery_format import (
+    escape_attribute,
+    escape_html,
+    flatten,
+    format_number,
+    format_value,
+    is_number,
+    key_value_table,
+    time_text,
+)
+from sketchdraw.gallery_tables import (
+    Preset,
+    headline_metrics,
+    metrics_parts,
+    settings_against_preset,
+)
 
 ASSETS_DIR = Path(__file__).with_name("gallery_assets")
 PAGE_NAME = "index.html"
 
 # Settings that say what a run is about, shown under its name and on its card (first found wins).
 SUBJECT_KEYS = ("experiment", "category", "categories", "painting_set", "dataset", "source")
-# Quality metrics worth a place on a run's card, in this order of preference.
-HEADLINE_METRICS = ("fid", "kid", "kid_mean", "cs", "gd", "sds", "swd", "memorisation_distance",
-                    "memorisation", "memorization")
-
-
-@dataclass(frozen=True)
-class MetricName:
-    """How the run page names a metrics.json entry, and which way is better (None: neither)."""
-
-    label: str
-    better: str | None = None  # "lower", "higher", or "real": closest to the real drawings
-
-
-# Every metrics.json entry the run page knows, in the order it shows them. The measured rows
-# ("generated" and the real reference, `evaluate_drawings`'s keys) come first; the directions are
-# those of `sketchdraw.quality.metrics`' table (which this module cannot import: the quality
-# package imports TensorFlow). The rest describe the measurement. Unknown entries show raw, last.
-METRIC_NAMES = {
-    "fid": MetricName("Fréchet distance (FID, classifier features)", "lower"),
-    "kid_mean": MetricName("Kernel distance (KID, classifier features; mean over subsets)", "lower"),
-    "kid": MetricName("Kernel distance (KID, classifier features)", "lower"),
-    "kid_std": MetricName("Kernel distance's spread over subsets (KID standard deviation)"),
-    "cs": MetricName("Classifier score (CS: share recognised as the category)", "higher"),
-    "sds": MetricName("Semantic diversity (SDS: spread of the predictions over the categories)", "higher"),
-    "gd": MetricName("Diversity (GD: mean feature distance between two drawings)", "real"),
-    "memorisation_distance": MetricName(
-        "Memorisation (distance to the nearest training drawing; 0: copies)", "real"),
-    "memorisation": MetricName("Memorisation (distance to the nearest training drawing; 0: copies)", "real"),
-    "swd": MetricName("Sliced Wasserstein distance (SWD, image patches)", "lower"),
-    "inception_kid": MetricName("Kernel distance (KID, ImageNet InceptionV3 features)", "lower"),
-    "count": MetricName("drawings measured"),
-    # the measurement
-    "category": MetricName("category"),
-    "model": MetricName("model"),
-    "epochs": MetricName("epochs trained"),
-    "images_seen": MetricName("images seen in training"),
-    "training_drawings": MetricName("training drawings"),
-    "samples": MetricName("drawings generated per noise draw"),
-    "draws": MetricName("noise draws averaged"),
-    "truncation": MetricName("noise truncation (0: the plain normal noise)"),
-    "seed": MetricName("seed"),
-    "generator_epoch": MetricName("epoch of the measured generator (keep_best)"),
-    "generator_images_seen": MetricName("images seen by the measured generator (keep_best)"),
-    "generator_chosen_by": MetricName("measured generator chosen by"),
-    "classifier.key": MetricName("classifier"),
-    "classifier.categories": MetricName("classifier's categories"),
-    "classifier.held_out_accuracy": MetricName("classifier's accuracy on held-out drawings"),
-    "classifier.category_accuracy": MetricName("classifier's accuracy on held-out drawings of the category"),
-    "classifier.epochs": MetricName("classifier's training epochs"),
-    "evaluated": MetricName("measured at"),
-}
-BETTER_TEXT = {"lower": "↓ lower is better", "higher": "↑ higher is better",
-               "real": "≈ closest to the real drawings is best"}
-# The measured rows of metrics.json: the generated drawings, and the real reference measured the
-# same way (`sketchdraw.quality.compare.REAL_ROW` is the name `evaluate` writes).
-GENERATED_ROW = "generated"
-REAL_ROWS = ("real_held_out", "real")
 # Columns of history.csv summarised on the run page (others appear in the full epoch table).
 HISTORY_SUMMARY = (
     ("generator_loss", "generator loss"),
@@ -147,7 +105,7 @@ class RunSummary:
     @property
     def subject(self) -> str:
         """What the run is about: the experiment, and the Quick, Draw! category when it says more."""
-        found = [_format_value(self.config[key]) for key in SUBJECT_KEYS
+        found = [format_value(self.config[key]) for key in SUBJECT_KEYS
                  if self.config.get(key) not in (None, "", [], {})]
         if not found:
             return ""
@@ -225,16 +183,6 @@ def is_run_folder(path: str | os.PathLike) -> bool:
 
 
 # -- the run's preset ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Preset:
-    """A named preset's settings, as its family's `PRESETS` holds them (read-only)."""
-
-    experiment: str
-    family: str
-    values: dict
-    bookkeeping: frozenset = frozenset()  # where the run lives and what a rerun may change
-
 
 @functools.cache
 def find_preset(experiment: str) -> Preset | None:
@@ -358,7 +306,7 @@ def render_runs_index(runs: Iterable[RunSummary]) -> str:
         cards = '<p class="empty">No runs yet. Train one (for example <code>make run CATEGORY=rabbit</code>) and rebuild with <code>make gallery</code>.</p>'
     body = f"""<header class="page-header">
   <h1>sketchdraw runs</h1>
-  <p class="subtitle">{len(runs)} run{"" if len(runs) == 1 else "s"} · page written {_esc(_now())}</p>
+  <p class="subtitle">{len(runs)} run{"" if len(runs) == 1 else "s"} · page written {escape_html(_now())}</p>
 </header>
 <div class="sort-bar js-only" hidden>
   sort by
@@ -383,12 +331,12 @@ def _run_header(run: RunSummary) -> str:
         status = f'<span class="badge done">{done} epoch{"" if done == 1 else "s"}</span>'
     else:
         status = '<span class="badge running">no epochs yet</span>'
-    subject = f'<span class="subject">{_esc(run.subject)}</span> · ' if run.subject else ""
-    problems = "".join(f'<p class="warning">{_esc(text)}</p>' for text in run.problems)
+    subject = f'<span class="subject">{escape_html(run.subject)}</span> · ' if run.subject else ""
+    problems = "".join(f'<p class="warning">{escape_html(text)}</p>' for text in run.problems)
     return f"""<header class="page-header">
   <nav><a href="../{PAGE_NAME}">&larr; all runs</a></nav>
-  <h1>{_esc(run.name)}</h1>
-  <p class="subtitle">{subject}{status} · last update {_esc(_time_text(run.updated))}</p>
+  <h1>{escape_html(run.name)}</h1>
+  <p class="subtitle">{subject}{status} · last update {escape_html(time_text(run.updated))}</p>
   {problems}
 </header>"""
 
@@ -401,7 +349,7 @@ def _drawings_section(run: RunSummary) -> str:
         frames_json = frames_json.replace("<", "\\u003c")
         count = len(run.frames)
         generated = f"""<figure class="generated">
-    <a id="epoch-link" href="{_attr(_url(newest))}"><img id="epoch-image" class="grid" src="{_attr(_url(newest))}" alt="generated drawings at epoch {newest_epoch}"></a>
+    <a id="epoch-link" href="{escape_attribute(_url(newest))}"><img id="epoch-image" class="grid" src="{escape_attribute(_url(newest))}" alt="generated drawings at epoch {newest_epoch}"></a>
     <figcaption>
       <div class="player js-only" hidden>
         <button type="button" id="epoch-play" aria-label="play">&#9654; play</button>
@@ -438,18 +386,18 @@ def _history_section(run: RunSummary) -> str:
     rows.append(("epochs done", f"{done} of {planned}" if planned is not None else str(done)))
     last = history[-1] if history else {}
     for key, label in HISTORY_SUMMARY:
-        if _is_number(last.get(key)):
-            rows.append((f"last {label}", _format_number(last[key])))
-    seconds = [row["seconds"] for row in history if _is_number(row.get("seconds"))]
+        if is_number(last.get(key)):
+            rows.append((f"last {label}", format_number(last[key])))
+    seconds = [row["seconds"] for row in history if is_number(row.get("seconds"))]
     if seconds:
-        rows.append(("seconds per epoch (mean)", _format_number(sum(seconds) / len(seconds))))
+        rows.append(("seconds per epoch (mean)", format_number(sum(seconds) / len(seconds))))
         rows.append(("training time", _duration_text(sum(seconds))))
-    if _is_number(last.get("images_per_second")):
-        rows.append(("images per second (last epoch)", _format_number(last["images_per_second"])))
-    summary = _key_value_table(rows, "history-summary")
+    if is_number(last.get("images_per_second")):
+        rows.append(("images per second (last epoch)", format_number(last["images_per_second"])))
+    summary = key_value_table(rows, "history-summary")
     plots = "\n".join(
-        f'<figure class="plot"><a href="{_attr(_url(name))}"><img src="{_attr(_url(name))}" '
-        f'alt="{_attr(name)}"></a><figcaption>{_esc(name)}</figcaption></figure>'
+        f'<figure class="plot"><a href="{escape_attribute(_url(name))}"><img src="{escape_attribute(_url(name))}" '
+        f'alt="{escape_attribute(name)}"></a><figcaption>{escape_html(name)}</figcaption></figure>'
         for name in run.plots)
     if not history:
         table = '<p class="empty">No history.csv yet: it gains a row at the end of every epoch.</p>'
@@ -467,9 +415,9 @@ def _history_table(history: list[dict]) -> str:
     columns: list[str] = []
     for row in history:
         columns.extend(key for key in row if key not in columns)
-    head = "".join(f"<th>{_esc(column)}</th>" for column in columns)
+    head = "".join(f"<th>{escape_html(column)}</th>" for column in columns)
     body = "\n".join(
-        "<tr>" + "".join(f"<td>{_esc(_format_value(row.get(column)))}</td>" for column in columns) + "</tr>"
+        "<tr>" + "".join(f"<td>{escape_html(format_value(row.get(column)))}</td>" for column in columns) + "</tr>"
         for row in history)
     return f'<div class="scroll"><table class="numbers"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
@@ -479,96 +427,14 @@ def _metrics_section(run: RunSummary) -> str:
         return ""
     metrics = run.metrics
     if not isinstance(metrics, dict):
-        parts = [f"<pre>{_esc(json.dumps(metrics, indent=2))}</pre>"]
+        parts = [f"<pre>{escape_html(json.dumps(metrics, indent=2))}</pre>"]
     else:
-        parts = _metrics_parts(metrics)
+        parts = metrics_parts(metrics)
     return f"""<section class="metrics">
   <h2>Quality metrics</h2>
   {"".join(parts)}
   <p class="note">from <a href="metrics.json">metrics.json</a></p>
 </section>"""
-
-
-def _metrics_parts(metrics: dict) -> list[str]:
-    """The measured rows as one table (full name, which way is better, this run, the real
-    drawings), the measurement's facts by name, then whatever else metrics.json holds, raw."""
-    rest = dict(metrics)
-    generated = rest.pop(GENERATED_ROW, None)
-    if not isinstance(generated, dict):  # a flat file: the metrics at the top, "real_<name>" beside
-        if generated is not None:
-            rest[GENERATED_ROW] = generated
-        generated = {key: rest.pop(key) for key in list(rest)
-                     if key in METRIC_NAMES and METRIC_NAMES[key].better and _is_number(rest[key])}
-    real_row = next((key for key in REAL_ROWS if isinstance(rest.get(key), dict)), None)
-    if real_row is not None:
-        real = rest.pop(real_row)
-    else:
-        real = {key: rest.pop(f"real_{key}") for key in generated if f"real_{key}" in rest}
-    draws = rest.pop("generated_draws", None)
-    parts = []
-    if generated or real:
-        parts.append(_measured_table(generated, real, real_row))
-        if not real:
-            parts.append('<p class="note">metrics.json holds no real reference for these numbers.</p>')
-    if isinstance(draws, list) and draws and all(isinstance(row, dict) for row in draws):
-        parts.append(f'<p class="note">this run: the mean over {len(draws)} noise draws.</p>')
-        table = _matrix_table({f"draw {index}": row for index, row in enumerate(draws, 1)})
-        parts.append(f"<details><summary>each noise draw ({len(draws)})</summary>{table}</details>")
-    elif draws is not None:
-        rest["generated_draws"] = draws
-    flat = dict(_flatten(rest))
-    known = sorted((name for name in flat if name in METRIC_NAMES), key=list(METRIC_NAMES).index)
-    if known:
-        parts.append(_key_value_table([(METRIC_NAMES[name].label, _format_value(flat[name])) for name in known],
-                                      "metrics measurement"))
-    unknown = [(name, _format_value(value)) for name, value in flat.items() if name not in METRIC_NAMES]
-    if unknown:
-        parts.append(_key_value_table(unknown, "metrics other"))
-    return parts
-
-
-def _measured_table(generated: dict, real: dict, real_row: str | None) -> str:
-    """One row per metric: its full name and key, which way is better, this run, the real drawings.
-    The known metrics first, in `METRIC_NAMES`' order, then the unknown ones by their key."""
-    keys = list(generated) + [key for key in real if key not in generated]
-    order = list(METRIC_NAMES)
-    keys = sorted((key for key in keys if key in METRIC_NAMES), key=order.index) + \
-        [key for key in keys if key not in METRIC_NAMES]
-    real_heading = "real held-out drawings" if real_row == "real_held_out" else "real drawings"
-    head = "<th>metric</th><th>better</th><th>this run</th>" + (f"<th>{real_heading}</th>" if real else "")
-    rows = []
-    for key in keys:
-        known = METRIC_NAMES.get(key)
-        if known is not None:
-            name = f'{_esc(known.label)} <code>{_esc(key)}</code>'
-            better = BETTER_TEXT.get(known.better, "")
-            css = f' class="better {known.better}"' if known.better else ' class="better"'
-        else:
-            name, better, css = f"<code>{_esc(key)}</code>", "", ' class="better"'
-        cells = [f"<td>{_esc(_format_value(generated.get(key)))}</td>"]
-        if real:
-            cells.append(f'<td class="real">{_esc(_format_value(real.get(key)))}</td>')
-        rows.append(f'<tr data-metric="{_attr(key)}"><th>{name}</th><td{css}>{_esc(better)}</td>{"".join(cells)}</tr>')
-    note = ""
-    if real_row == "real_held_out":
-        note = ('<p class="note">Real held-out drawings: drawings of the category that neither network '
-                "trained on, measured the same way: what each number is read against.</p>")
-    elif real:
-        note = '<p class="note">Real drawings: measured the same way, what each number is read against.</p>'
-    return (f'<div class="scroll"><table class="numbers measured" id="metrics"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>{note}')
-
-
-def _matrix_table(groups: dict[str, dict]) -> str:
-    columns: list[str] = []
-    for values in groups.values():
-        columns.extend(key for key in values if key not in columns)
-    head = "<th></th>" + "".join(f"<th>{_esc(column)}</th>" for column in columns)
-    body = "\n".join(
-        f"<tr><th>{_esc(name)}</th>"
-        + "".join(f"<td>{_esc(_format_value(values.get(column)))}</td>" for column in columns) + "</tr>"
-        for name, values in groups.items())
-    return f'<div class="scroll"><table class="numbers metrics-matrix"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _settings_section(run: RunSummary) -> str:
@@ -577,7 +443,7 @@ def _settings_section(run: RunSummary) -> str:
   <h2>Settings</h2>
   <p class="empty">No config.json in this run folder.</p>
 </section>"""
-    settings = _flatten(run.config)
+    settings = flatten(run.config)
     experiment = run.config.get("experiment")
     preset, why_not = None, "config.json names no experiment (preset), so nothing is compared"
     if isinstance(experiment, str) and experiment:
@@ -587,10 +453,10 @@ def _settings_section(run: RunSummary) -> str:
         except Exception as error:  # a broken settings module must not cost the page
             why_not = f"the presets could not be read ({type(error).__name__}: {error}), so nothing is compared"
     if preset is None:
-        body = (f'<p class="note">{_esc(why_not)}.</p>\n  <div id="settings">'
-                f'{_key_value_table([(name, _format_value(value)) for name, value in settings], "settings")}</div>')
+        body = (f'<p class="note">{escape_html(why_not)}.</p>\n  <div id="settings">'
+                f'{key_value_table([(name, format_value(value)) for name, value in settings], "settings")}</div>')
     else:
-        body = _settings_against_preset(settings, preset)
+        body = settings_against_preset(settings, preset)
     return f"""<section class="settings">
   <h2>Settings</h2>
   {body}
@@ -598,54 +464,14 @@ def _settings_section(run: RunSummary) -> str:
 </section>"""
 
 
-def _settings_against_preset(settings: list[tuple[str, object]], preset: Preset) -> str:
-    """The settings that differ from the preset first, marked, with the preset's value beside (what
-    is trained before where the run lives and what a rerun may change); those as in the preset
-    folded away under their count."""
-    preset_values = dict(_flatten(preset.values))
-    changed, same = [], []
-    for name, value in settings:
-        if name not in preset_values:
-            changed.append((name, value, "not a setting of the preset"))
-        elif _json_form(value) != _json_form(preset_values[name]):
-            changed.append((name, value, f"preset: {_format_value(preset_values[name]) or 'none'}"))
-        else:
-            same.append((name, value))
-    changed.sort(key=lambda row: row[0] in preset.bookkeeping)
-    count = len(changed)
-    summary = (f"{count} setting{'' if count == 1 else 's'} differ{'s' if count == 1 else ''} from the preset"
-               if count else "every setting as in the preset")
-    line = (f'<p class="preset-line">preset <strong>{_esc(preset.experiment)}</strong> '
-            f'({_esc(preset.family)}) · {summary}</p>')
-    parts = []
-    if changed:
-        rows = "\n".join(
-            f'<tr class="changed{" bookkeeping" if name in preset.bookkeeping else ""}" '
-            f'title="differs from the preset"><th>{_esc(name)}</th>'
-            f'<td>{_esc(_format_value(value))}</td><td class="preset-value">{_esc(note)}</td></tr>'
-            for name, value, note in changed)
-        parts.append(f'<table class="key-value settings changed-settings"><tbody>{rows}</tbody></table>')
-    if same:
-        label = f"{len(same)} setting{'' if len(same) == 1 else 's'} as in the preset"
-        parts.append(f'<details class="same-settings"><summary>{_esc(label)}</summary>'
-                     f'{_key_value_table([(name, _format_value(value)) for name, value in same], "settings")}'
-                     "</details>")
-    return line + '\n  <div id="settings">' + "".join(parts) + "</div>"
-
-
-def _json_form(value):
-    """A value as config.json holds it (tuples as lists), so a saved value compares with the preset's."""
-    return json.loads(json.dumps(value, default=str))
-
-
 def _files_section(run: RunSummary) -> str:
     links = []
 
     def add(relative: str, label: str, missing: str | None = None) -> None:
         if run.has(relative):
-            links.append(f'<li><a href="{_attr(_url(relative))}">{_esc(label)}</a></li>')
+            links.append(f'<li><a href="{escape_attribute(_url(relative))}">{escape_html(label)}</a></li>')
         elif missing:
-            links.append(f'<li class="missing">{_esc(label)}: {_esc(missing)}</li>')
+            links.append(f'<li class="missing">{escape_html(label)}: {escape_html(missing)}</li>')
 
     add("progress.gif", "progress.gif (every epoch as an animation)", "not made yet (written at the end of the run)")
     for name in run.notebooks:
@@ -671,54 +497,27 @@ def _run_card(run: RunSummary) -> str:
     base = urllib.parse.quote(run.name)
     newest = run.newest_frame
     if newest:
-        thumbnail = f'<img class="grid" src="{_attr(base + "/" + _url(newest))}" alt="newest grid of {_attr(run.name)}">'
+        thumbnail = f'<img class="grid" src="{escape_attribute(base + "/" + _url(newest))}" alt="newest grid of {escape_attribute(run.name)}">'
     elif run.has("reals.png"):
-        thumbnail = f'<img class="grid" src="{_attr(base + "/reals.png")}" alt="real drawings of {_attr(run.name)}">'
+        thumbnail = f'<img class="grid" src="{escape_attribute(base + "/reals.png")}" alt="real drawings of {escape_attribute(run.name)}">'
     else:
         thumbnail = '<div class="no-thumbnail">no grid yet</div>'
     planned = run.epochs_planned
     epochs = f"{run.epochs_done} of {planned} epochs" if planned is not None and run.epochs_done < planned \
         else f"{run.epochs_done} epoch{'' if run.epochs_done == 1 else 's'}"
-    metrics = "".join(f"<li><span>{_esc(name)}</span> {_esc(_format_number(value))}</li>"
+    metrics = "".join(f"<li><span>{escape_html(name)}</span> {escape_html(format_number(value))}</li>"
                       for name, value in headline_metrics(run.metrics))
     metrics_list = f'<ul class="headline">{metrics}</ul>' if metrics else ""
-    subject = f'<p class="subject">{_esc(run.subject)}</p>' if run.subject else ""
-    return f"""<article class="card" data-name="{_attr(run.name.lower())}" data-epochs="{run.epochs_done}" data-updated="{run.updated:.0f}">
-  <a class="card-link" href="{_attr(base)}/{PAGE_NAME}">
+    subject = f'<p class="subject">{escape_html(run.subject)}</p>' if run.subject else ""
+    return f"""<article class="card" data-name="{escape_attribute(run.name.lower())}" data-epochs="{run.epochs_done}" data-updated="{run.updated:.0f}">
+  <a class="card-link" href="{escape_attribute(base)}/{PAGE_NAME}">
     {thumbnail}
-    <h2>{_esc(run.name)}</h2>
+    <h2>{escape_html(run.name)}</h2>
   </a>
   {subject}
-  <p class="facts">{_esc(epochs)} · {_esc(_time_text(run.updated))}</p>
+  <p class="facts">{escape_html(epochs)} · {escape_html(time_text(run.updated))}</p>
   {metrics_list}
 </article>"""
-
-
-def headline_metrics(metrics, limit: int = 4) -> list[tuple[str, float]]:
-    """A few numbers from metrics.json worth a card: FID, KID, CS, GD, SDS of the generated drawings
-    first (not the real-drawings reference), else the first numbers found."""
-    if not isinstance(metrics, dict):
-        return []
-    numbers = [(name, value) for name, value in _flatten(metrics) if _is_number(value)]
-    reference_words = ("real", "reference", "held_out", "heldout")
-
-    def is_reference(name: str) -> bool:
-        return any(word in part for part in name.lower().split(".") for word in reference_words)
-
-    def short(name: str) -> str:
-        parts = [part for part in name.split(".") if part.lower() not in ("generated", "fake", "samples")]
-        return ".".join(parts) or name
-
-    chosen = []
-    for wanted in HEADLINE_METRICS:
-        for name, value in numbers:
-            last = name.lower().split(".")
-            if wanted in last and not is_reference(name) and name not in [c[0] for c in chosen]:
-                chosen.append((name, value))
-                break
-    if not chosen:
-        chosen = [(name, value) for name, value in numbers if not is_reference(name)]
-    return [(short(name), value) for name, value in chosen[:limit]]
 
 
 # -- HTML helpers --------------------------------------------------------------------------------
@@ -732,7 +531,7 @@ def _document(title: str, body: str) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="sketchdraw.gallery">
-<title>{_esc(title)}</title>
+<title>{escape_html(title)}</title>
 <style>
 {style}
 </style>
@@ -740,7 +539,7 @@ def _document(title: str, body: str) -> str:
 <body>
 <main>
 {body}
-<footer>Written by sketchdraw at {_esc(_now())}; reload to see newer epochs. All links are relative: the folder can be zipped or moved.</footer>
+<footer>Written by sketchdraw at {escape_html(_now())}; reload to see newer epochs. All links are relative: the folder can be zipped or moved.</footer>
 </main>
 <script>
 {script}
@@ -750,70 +549,13 @@ def _document(title: str, body: str) -> str:
 """
 
 
-def _key_value_table(rows: list[tuple[str, str]], css_class: str, table_id: str | None = None) -> str:
-    identifier = f' id="{table_id}"' if table_id else ""
-    body = "\n".join(f"<tr><th>{_esc(name)}</th><td>{_esc(value)}</td></tr>" for name, value in rows)
-    return f'<table class="key-value {css_class}"{identifier}><tbody>{body}</tbody></table>'
-
-
-def _flatten(mapping: dict, prefix: str = "") -> list[tuple[str, object]]:
-    rows = []
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            rows.extend(_flatten(value, name + "."))
-        else:
-            rows.append((name, value))
-    return rows
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _format_number(value) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _format_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _format_number(value)
-    if isinstance(value, list) and all(isinstance(item, (str, int, float)) for item in value):
-        return ", ".join(_format_value(item) for item in value)
-    return json.dumps(value)
-
-
 def _url(relative: str) -> str:
     """A relative URL for a path inside the run folder (spaces and odd characters quoted)."""
     return urllib.parse.quote(relative)
 
 
-def _esc(text: str) -> str:
-    return html.escape(str(text), quote=False)
-
-
-def _attr(text: str) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def _now() -> str:
     return datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-
-
-def _time_text(timestamp: float) -> str:
-    if not timestamp:
-        return "unknown"
-    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
 def _duration_text(seconds: float) -> str:

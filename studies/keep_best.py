@@ -6,13 +6,19 @@ measured on held-out drawings, beside the quality curve that the choice is made 
 
 A keep_best run saves each measured epoch's generator (`generators/epoch_NNNN.keras`) and keeps the
 one `quality.choose_best(history, tolerance)` picks from the quality curve: the run's drawings
-against its own training drawings, `QUALITY_SAMPLES` of them, one noise draw. Here each generator from
+against real drawings neither network saw, `QUALITY_SAMPLES` of them, one noise draw. Here each generator from
 `--from-epoch` on (and every epoch some tolerance picks) draws `--samples` drawings `--draws` times
 and is measured like `make evaluate DRAWS=n` against the held-out real drawings, so the table shows
 how each tolerance's pick measures where the issue's targets are judged. `--average-last K` also
 measures the plain average of the last K kept generators' weights. Prints one line per epoch
 and one per (run, tolerance); `--write FILE.md` writes both tables and a figure (FILE.png): measured
 and curve CS and KID against the epoch, the targets, and the picks.
+
+`--recompute-curve` measures the quality curve afresh from the saved generators, exactly as the
+quality callback does today (`quality.curve.measure_point`: the held-out reference, the callback's
+noise seed), for runs trained without it or before it changed; the picks are then made on that
+curve. The hit rate says how often each tolerance keeps the epoch that the fresh evaluation
+ranks best (lowest KID, the mean over the draws) and, else, how far behind it the pick lies.
 """
 
 from __future__ import annotations
@@ -55,6 +61,34 @@ def average_generator(paths: list[Path], into: Path) -> Path:
     return into
 
 
+def recomputed_curve(run_dir, judge) -> dict[int, dict]:
+    """{epoch: the quality curve's row} measured now from each kept generator, as the callback
+    measures it (`quality.curve.remeasure_curve`, which also rewrites history.csv)."""
+    from sketchdraw.quality.curve import remeasure_curve
+
+    return {row["epoch"]: row for row in remeasure_curve(run_dir, judge)}
+
+
+def fresh_ranking(measured: dict[int, dict]) -> list[int]:
+    """The measured epochs, best first: lowest KID (the mean over the draws) of the fresh evaluation."""
+    return sorted(measured, key=lambda epoch: statistics.mean(measured[epoch]["draws"]["kid_mean"]))
+
+
+def hit_lines(run_dir, measured: dict[int, dict], chosen: dict) -> list[str]:
+    """Per tolerance: whether its pick is the fresh evaluation's best epoch, its rank, and the gap."""
+    ranking = fresh_ranking(measured)
+    best = ranking[0]
+    best_kid = statistics.mean(measured[best]["draws"]["kid_mean"])
+    lines = []
+    for tolerance, row in chosen.items():
+        rank = ranking.index(row["epoch"]) + 1
+        kid = statistics.mean(measured[row["epoch"]]["draws"]["kid_mean"])
+        lines.append(f"{run_dir} tolerance {tolerance:g}: keeps epoch {row['epoch']}, rank {rank} of "
+                     f"{len(ranking)} by fresh KID ({'the best' if rank == 1 else f'best: epoch {best}'}; "
+                     f"KID {kid:.4f} against {best_kid:.4f})")
+    return lines
+
+
 def parse_tolerances(text: str) -> list[float]:
     from sketchdraw.dcgan.settings import check_best_tolerance
 
@@ -78,6 +112,8 @@ def main(argv=None) -> int:
     parser.add_argument("--average-last", type=int, default=0,
                         help="also measure the average of the weights of the last K kept generators")
     parser.add_argument("--write", type=Path, default=None, help="also write the tables (.md) and figure (.png)")
+    parser.add_argument("--recompute-curve", action="store_true",
+                        help="measure the quality curve afresh from the saved generators (held-out reference)")
     args = parser.parse_args(argv)
     if args.average_last < 0 or args.average_last == 1:
         parser.error("--average-last takes 0 (off) or at least 2 generators")
@@ -86,7 +122,10 @@ def main(argv=None) -> int:
     results = {}
     for run_dir in args.runs:
         kept = kept_epochs(run_dir)
-        curve = {row["epoch"]: row for row in quality.kept_rows(run_dir)}
+        if args.recompute_curve:
+            curve = recomputed_curve(run_dir, judge)
+        else:
+            curve = {row["epoch"]: row for row in quality.kept_rows(run_dir)}
         chosen = {tolerance: quality.choose_best(list(curve.values()), tolerance) for tolerance in tolerances}
         wanted = sorted({epoch for epoch in kept if epoch >= args.from_epoch}
                         | {row["epoch"] for row in chosen.values() if row})
@@ -100,6 +139,8 @@ def main(argv=None) -> int:
             print(f"{run_dir} tolerance {tolerance:g}: keeps epoch {row['epoch']}: "
                   f"{metric_noise.describe(measured[row['epoch']])}", flush=True)
         results[run_dir] = {"curve": curve, "measured": measured, "chosen": chosen}
+        for line in hit_lines(run_dir, measured, chosen):
+            print(line, flush=True)
         if args.average_last:
             last = sorted(kept)[-args.average_last:]
             with tempfile.TemporaryDirectory() as folder:
@@ -135,8 +176,8 @@ def write_results(path: Path, results: dict, draws: int, samples: int, command: 
     lines = [f"# What keep_best's choice is worth ({datetime.date.today().isoformat()})", "",
              f"`{command}`", "",
              f"Measured: the mean ± std over {draws} noise draws of {samples} drawings against the held-out "
-             "real drawings (like `make evaluate`); curve: the quality curve the choice is made on (the "
-             "run's drawings against its training drawings).", "",
+             "real drawings (like `make evaluate`); curve: the quality curve the choice is made on (2,000 "
+             "drawings against the held-out real drawings, one noise draw).", "",
              "| run | epoch | curve CS | curve KID | CS | KID | GD | memorisation | targets met |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     real = None

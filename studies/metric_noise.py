@@ -51,8 +51,9 @@ def measure(run_dir: str, judge, draws: int, samples: int, last: bool = False,
     rows = []
     for truncation in truncations:
         truncation = config.truncation if truncation is None else truncation
+        # The spread over draws is what these studies report: no bootstrap per generator.
         measured = quality.measure_draws(generator, draws, samples, config.category, judge, reference,
-                                         train, truncation=truncation)
+                                         train, truncation=truncation, resamples=0)
         rows.append({"truncation": truncation, "real": measured["real_held_out"],
                      "draws": {key: [row[key] for row in measured["generated_draws"]]
                                for key, _, _ in METRICS}})
@@ -149,6 +150,10 @@ def add_draw_arguments(parser: argparse.ArgumentParser, samples: int) -> None:
     parser.add_argument("--category", default="rabbit", help="the judge's own category")
     parser.add_argument("--classifier-categories", default=None)
     parser.add_argument("--mirror", default=None)
+    parser.add_argument("--classifier-drawings", type=int, default=None,
+                        help="the judge's first N drawings per category (default: make evaluate's, 5000)")
+    parser.add_argument("--classifier-epochs", type=int, default=None,
+                        help="the judge's training epochs (default: make evaluate's, 30)")
 
 
 def judge_for(parser: argparse.ArgumentParser, args: argparse.Namespace):

@@ -42,7 +42,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "studies" / "results"
 MIRROR_ENVIRONMENT = "SKETCHDRAW_QUICKDRAW_MIRROR"
-DRAWINGS_PER_CATEGORY = 450  # the classifier's first N per category; the GAN's training set size
+TRAIN_DRAWINGS = 450  # the GAN's training set: the first 450 drawings of the category
 DEFAULT_IMAGES = 128_000  # images seen per run
 DEFAULT_RUNS_DIR = "runs/ablation"
 
@@ -192,8 +192,11 @@ def classifier_for(args):
     from sketchdraw import quality
 
     categories = quality.choose_categories(args.category, args.classifier_categories, args.mirror)
-    return quality.domain_classifier(categories, DRAWINGS_PER_CATEGORY, args.mirror,
-                                     progress=False)
+    # The judge of `make evaluate` unless told otherwise: trained once (about 40 minutes on 2
+    # cores) and cached. Tests give a small one (--classifier-drawings, --classifier-epochs).
+    drawings = getattr(args, "classifier_drawings", None) or quality.DEFAULT_DRAWINGS_PER_CATEGORY
+    epochs = getattr(args, "classifier_epochs", None) or quality.judge.DEFAULT_CLASSIFIER_EPOCHS
+    return quality.domain_classifier(categories, drawings, args.mirror, epochs=epochs)
 
 
 def run_all(args, settings: list[str], seeds: list[int]) -> None:
@@ -215,6 +218,9 @@ def run_all(args, settings: list[str], seeds: list[int]) -> None:
                        "--quality-every", str(args.quality_every), "--threads", str(threads)]
             if args.classifier_categories:
                 command += ["--classifier-categories", args.classifier_categories]
+            for option in ("classifier_drawings", "classifier_epochs"):
+                if getattr(args, option):
+                    command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
             log = open(log_dir / f"{name}.log", "a")
             print(f"start {name}", flush=True)
             running.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), name))
@@ -266,7 +272,7 @@ def calibration_rows(args, neighbours: int = 3, count: int = 450) -> list[dict]:
     """What the numbers mean: real drawings of the categories the judge confuses most with
     `args.category` (by its mean probabilities on the category's unseen drawings), measured as if
     a GAN had drawn them. A generator scoring like "real cat drawings" draws something as far
-    from the rabbits as cats are. Only drawings after the judge's first N of each category."""
+    from the rabbits as cats are. Only drawings the judge holds out (and the GAN never saw)."""
     import numpy as np
 
     from sketchdraw import quickdraw
@@ -275,7 +281,9 @@ def calibration_rows(args, neighbours: int = 3, count: int = 450) -> list[dict]:
 
     judge_model = classifier_for(args)
     everything = quickdraw.load_bitmaps(args.category, mirror=args.mirror, progress=False)
-    training, unseen = everything[:args.train], everything[max(args.train, DRAWINGS_PER_CATEGORY):]
+    held_out = judge_model.held_out_indices
+    training = everything[:args.train]
+    unseen = everything[held_out[args.category][held_out[args.category] >= args.train]]
     if len(unseen) < 2:
         return []
     _, probabilities = features_and_probabilities(judge_model, unseen)
@@ -285,7 +293,7 @@ def calibration_rows(args, neighbours: int = 3, count: int = 450) -> list[dict]:
     for index in order[:neighbours]:
         other = judge_model.categories[index]
         drawings = quickdraw.load_bitmaps(other, mirror=args.mirror, progress=False)
-        drawings = drawings[DRAWINGS_PER_CATEGORY:DRAWINGS_PER_CATEGORY + count]
+        drawings = drawings[held_out[other][:count]]
         if len(drawings) < 2:
             continue
         measured = metrics.evaluate_drawings(drawings, args.category, judge_model, unseen, training)
@@ -416,7 +424,7 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", type=lambda text: [int(s) for s in text.split(",") if s.strip()],
                         default=[1, 2])
     parser.add_argument("--images", type=int, default=DEFAULT_IMAGES, help="images seen per run")
-    parser.add_argument("--train", type=int, default=DRAWINGS_PER_CATEGORY,
+    parser.add_argument("--train", type=int, default=TRAIN_DRAWINGS,
                         help="training drawings: the first N of the file")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--quality-every", type=int, default=16_000,
@@ -424,6 +432,10 @@ def parse_args(argv=None):
     parser.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR)
     parser.add_argument("--results-dir", default=str(RESULTS_DIR))
     parser.add_argument("--mirror", default=None)
+    parser.add_argument("--classifier-drawings", type=int, default=None,
+                        help="the judge's first N drawings per category (default: make evaluate's, 5000)")
+    parser.add_argument("--classifier-epochs", type=int, default=None,
+                        help="the judge's training epochs (default: make evaluate's, 30)")
     parser.add_argument("--classifier-categories", default=None,
                         help="the judge's categories, a,b,c (default: every one in the mirror)")
     parser.add_argument("--table-only", action="store_true", help="only rebuild the table (of every run measured at this budget)")

@@ -64,6 +64,22 @@ def face_pairs(shared_data, tmp_path_factory) -> Path:
     return write_face_pairs(tmp_path_factory.mktemp("drawn") / "faces")
 
 
+@pytest.fixture(scope="module")
+def rabbit_bytes(quickdraw_mirror) -> bytes:
+    """The real rabbit.npy of the data folder, as a test server serves it."""
+    return (quickdraw_mirror / "rabbit.npy").read_bytes()
+
+
+@pytest.fixture
+def server():
+    """A file server on 127.0.0.1 with no routes yet (a test adds what it serves), stopped after."""
+    from tests.http_server import FileServer
+
+    running = FileServer().start()
+    yield running
+    running.stop()
+
+
 @pytest.fixture
 def isolated_cache(tmp_path, monkeypatch) -> Path:
     """A fresh download cache and no mirror from the environment."""

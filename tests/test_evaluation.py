@@ -49,6 +49,9 @@ def test_the_quality_callback_adds_cs_and_kid_at_the_chosen_epochs(workspace):
     assert [row["epoch"] for row in rows] == [1, 2]
     assert rows[0].get("cs") is None and rows[0].get("kid_mean") is None  # epoch 1: not measured
     assert 0.0 <= rows[1]["cs"] <= 1.0 and math.isfinite(rows[1]["kid_mean"])
+    # Each point with its 95% bootstrap interval, KID against drawings neither network saw.
+    assert rows[1]["cs_low"] <= rows[1]["cs"] <= rows[1]["cs_high"]
+    assert rows[1]["kid_low"] < rows[1]["kid_high"]
     assert rows[1]["generator_loss"] is not None  # the loss columns are kept
     assert (workspace["curve"] / quality.QUALITY_PLOT).stat().st_size > 1000
 
@@ -105,6 +108,18 @@ def test_keep_best_makes_the_lowest_kid_epoch_the_runs_generator(workspace, capf
     np.testing.assert_array_equal(sampling.generate(kept, 8, seed=5),
                                   drawings(run.measured_generator_path(highest["epoch"])))
 
+    # Measured again from the kept generators (after a judge change): the callback's own numbers.
+    before = {row["epoch"]: row for row in run.read_history()}
+    judge = quality.domain_classifier(CATEGORIES, 300, str(workspace["mirror"]), progress=False, epochs=2)
+    again = quality.remeasure_curve(run.root, judge, progress=False, samples=SAMPLES)
+    assert [row["epoch"] for row in again] == [1, 2, 3]
+    for row in again:
+        assert row["cs"] == pytest.approx(before[row["epoch"]]["cs"])
+        assert row["kid_mean"] == pytest.approx(before[row["epoch"]]["kid_mean"])
+        assert row["cs_low"] <= row["cs"] <= row["cs_high"]
+    with pytest.raises(FileNotFoundError, match="keeps no measured generators"):
+        quality.remeasure_curve(workspace["upsample"], judge, progress=False)
+
     # Without a quality callback keep_best has nothing to keep: it says so, the last one is saved.
     plain = dcgan.resolve("rabbit", name="best-unmeasured", epochs=1, **tiny)
     dcgan.train(plain)
@@ -153,6 +168,16 @@ def test_evaluate_writes_metrics_json_with_the_real_reference_row(workspace):
     assert saved["generated"]["count"] == saved["real_held_out"]["count"] == SAMPLES
     # The reference drawings are unseen by the GAN: none is a copy of a training drawing.
     assert saved["real_held_out"]["memorisation_distance"] > 0
+    # Every figure of both rows with its 95% bootstrap interval, around the figure itself.
+    bars = saved["intervals"]
+    assert bars["confidence"] == 0.95 and bars["resamples"] == quality.intervals.RESAMPLES
+    for row in ("generated", "real_held_out"):
+        assert set(bars[row]) == ROW_KEYS - {"count", "kid_std"}
+        for figure in ("cs", "gd", "memorisation_distance", "fid"):
+            low, high = bars[row][figure]
+            assert low <= saved[row][figure] <= high, (row, figure)
+    assert set(bars["generated_over_real"]) == {"cs", "gd", "memorisation_distance"}
+    assert set(bars["generated_minus_real"]) == {"kid_mean", "fid"}
     # The gallery shows the generated row's numbers on the run's card.
     from sketchdraw import gallery
 
@@ -180,6 +205,14 @@ def test_evaluate_averages_the_generated_row_over_noise_draws(workspace, capsys)
     assert low <= mean <= high and std >= 0
     with pytest.raises(ValueError, match="draws must be a whole number >= 1"):
         quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, draws=0, **CLASSIFIER)
+    # The interval of the mean of 3 draws is narrower than one draw's (GD: the tiny run's CS can
+    # be 0 for every drawing, an interval of width 0).
+    single_width = np.diff(single["intervals"]["generated"]["gd"])[0]
+    assert 0 < np.diff(saved["intervals"]["generated"]["gd"])[0] < single_width
+    with pytest.raises(ValueError, match="resamples must be 0"):
+        quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, resamples=3, **CLASSIFIER)
+    plain = quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, resamples=0, **CLASSIFIER)
+    assert "intervals" not in plain
 
 
 def test_evaluate_measures_with_the_truncation_asked_for(workspace):
@@ -216,6 +249,13 @@ def test_compare_table_puts_the_real_row_after_the_runs(workspace):
     assert rows[1]["note"].startswith("not evaluated")
     text = quality.format_table(rows)
     assert "real held-out rabbit" in text and "memorisation_distance" in text
+    document = quality.read_metrics(workspace["curve"])
+    low, high = document["intervals"]["generated"]["cs"]
+    assert f"{document['generated']['cs']:.4g} [{low:.3g}, {high:.3g}]" in text
+    lines = quality.interval_summary(document)
+    # (a ratio to a real CS of 0, possible with this 2-epoch judge, has no interval and no line)
+    assert lines[0].startswith("95% bootstrap intervals")
+    assert any(line.startswith("kid_mean: generated - real = ") and "interval)" in line for line in lines)
     figure = quality.plot_quality_curves([workspace["curve"], workspace["upsample"]])
     assert len(figure.axes) == 3  # CS and KID for `curve`, losses for `upsample`
     by_images = quality.plot_quality_curves([workspace["curve"]], by_images=True, log_kid=True)
@@ -247,6 +287,8 @@ def test_the_cli_hook_parses_and_fails_clearly(workspace, tmp_path):
     assert arguments.handler is cli.evaluate_command and arguments.categories == "rabbit,cat"
     assert arguments.draws == 1
     assert parser.parse_args(["evaluate", "--run", "r", "--draws", "4"]).draws == 4
+    assert arguments.resamples == quality.intervals.RESAMPLES
+    assert parser.parse_args(["evaluate", "--run", "r", "--resamples", "0"]).resamples == 0
     with pytest.raises(FileNotFoundError, match="no config.json"):
         arguments.handler(arguments)
     with pytest.raises(ValueError, match="did you mean 'rabbit'"):
@@ -276,14 +318,3 @@ def test_the_compare_notebook_evaluates_and_compares_two_runs(workspace):
     text = "".join("".join(output.get("text", "")) for output in outputs)
     assert "real held-out rabbit" in text and "upsample" in text
     assert sum(output.get("output_type") == "display_data" for output in outputs) >= 2  # grids, curves
-
-
-def test_the_default_classifier_leaves_unseen_drawings_in_small_files():
-    default = quality.DEFAULT_DRAWINGS_PER_CATEGORY
-    # A whole Quick, Draw! file (~150k rabbits): the usual first 2,000 per category.
-    assert quality.default_drawings_per_category(155_000, 155_000) == default
-    assert quality.default_drawings_per_category(default + 450, 450) == default
-    # The shared 900 rabbits with a run on the first 450: both networks learn those 450.
-    assert quality.default_drawings_per_category(900, 450) == 450
-    # Trained on all of a small file: half (the reference is then refused with its own message).
-    assert quality.default_drawings_per_category(900, 900) == 450

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sketchdraw import gallery
+from sketchdraw import gallery, gallery_tables
 from sketchdraw.artifacts import RunFolder, grid_image
 
 CHROMIUM = Path(os.environ.get("SKETCHDRAW_CHROMIUM", "/usr/bin/chromium"))
@@ -342,10 +342,10 @@ def test_empty_runs_folder_and_wrong_paths(tmp_path):
 
 
 def test_headline_metrics_prefer_generated_numbers():
-    assert gallery.headline_metrics(METRICS) == [("fid", 41.25), ("kid_mean", 0.0312), ("cs", 0.62),
-                                                 ("gd", 7.5)]
-    assert gallery.headline_metrics({"swd": 3.0, "real_swd": 1.0}) == [("swd", 3.0)]
-    assert gallery.headline_metrics(None) == []
+    assert gallery_tables.headline_metrics(METRICS) == [("fid", 41.25), ("kid_mean", 0.0312), ("cs", 0.62),
+                                                        ("gd", 7.5)]
+    assert gallery_tables.headline_metrics({"swd": 3.0, "real_swd": 1.0}) == [("swd", 3.0)]
+    assert gallery_tables.headline_metrics(None) == []
 
 
 # What `sketchdraw.quality.evaluate` writes (two noise draws), with one metric and one entry the
@@ -395,6 +395,20 @@ def test_each_metric_is_named_in_full_with_its_direction_and_the_real_reference(
     assert "the mean over 2 noise draws" in text and "<summary>each noise draw (2)</summary>" in text
     assert "<tr><th>surprise.new</th><td>12</td></tr>" in text
     assert text.index("surprise.new") > text.index("images seen in training") > text.index('id="metrics"')
+
+
+def test_each_number_shows_its_interval_where_metrics_json_has_one(tmp_path):
+    run = tmp_path / "measured"
+    run.mkdir()
+    bars = {"generated": {"cs": [0.61, 0.68]}, "real_held_out": {"cs": [0.59, 0.68], "kid_mean": [0.0, 0.001]},
+            "generated_over_real": {"cs": [0.93, 1.1]}, "confidence": 0.95, "resamples": 200}
+    (run / "metrics.json").write_text(json.dumps({**EVALUATED, "intervals": bars}))
+    text = gallery.write_run_page(run).read_text()
+    shown = {row[0]: row[1:] for row in table_rows(text, "metrics")[1:]}
+    assert shown["Classifier score (CS: share recognised as the category) cs"][1:] == [
+        "0 [0.61, 0.68]", "0.93 [0.59, 0.68]"]
+    assert shown["Fréchet distance (FID, classifier features) fid"][1:] == ["136.9", "0.917"]  # none given
+    assert "95% bootstrap interval" in text
 
 
 def test_metrics_without_a_real_reference_say_so(tmp_path):
@@ -457,9 +471,9 @@ def test_the_pages_know_every_metric_row_and_preset_the_training_code_has():
     from sketchdraw import families
     from sketchdraw.quality import compare, metrics
 
-    assert compare.REAL_ROW in gallery.REAL_ROWS
+    assert compare.REAL_ROW in gallery_tables.REAL_ROWS
     for name in list(metrics.METRICS.names()) + ["count", "kid_mean", "kid_std", "memorisation_distance"]:
-        assert name in gallery.METRIC_NAMES, f"the run page has no name for the metric {name!r}"
+        assert name in gallery_tables.METRIC_NAMES, f"the run page has no name for the metric {name!r}"
     for experiment, family in families.experiments().items():
         preset = gallery.find_preset(experiment)
         assert (preset.family, preset.values) == (family.name, family.presets.get(experiment).to_dict())

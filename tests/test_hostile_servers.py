@@ -21,18 +21,6 @@ KIND = "misbehaving servers"
 CUT = 300_000  # where the first attempt's connection drops
 
 
-@pytest.fixture(scope="module")
-def rabbit_bytes(quickdraw_mirror) -> bytes:
-    return (quickdraw_mirror / "rabbit.npy").read_bytes()
-
-
-@pytest.fixture
-def server():
-    running = FileServer().start()
-    yield running
-    running.stop()
-
-
 def cache_files(cache: Path) -> list[str]:
     folder = cache / "quickdraw" / "numpy_bitmap"
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []

@@ -11,19 +11,7 @@ import pytest
 
 from sketchdraw import quickdraw
 from sketchdraw.quickdraw import CorruptFileError, DownloadError
-from tests.http_server import FileServer, Route
-
-
-@pytest.fixture(scope="module")
-def rabbit_bytes(quickdraw_mirror) -> bytes:
-    return (quickdraw_mirror / "rabbit.npy").read_bytes()
-
-
-@pytest.fixture
-def server():
-    running = FileServer().start()
-    yield running
-    running.stop()
+from tests.http_server import Route
 
 
 def npy_bytes(array: np.ndarray, allow_pickle: bool = False) -> bytes:

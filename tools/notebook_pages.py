@@ -173,7 +173,8 @@ apart and the generator to fool it. The grid below is replaced by the newest one
 
 With `quality_every` = K (rabbit_small: {small.quality_every}), every K epochs
 {quality.QUALITY_SAMPLES:,} drawings are measured by a Quick, Draw! classifier: CS (the share
-recognised as the category) and KID (how far they are from the training drawings) go into
+recognised as the category) and KID (how far they are from real drawings that neither network
+trained on), each with its 95% bootstrap interval, go into
 `history.csv` and `quality.png`. With `keep_best`, `generator.keras` is then the measured epoch of
 lowest KID rather than the last.
 """))

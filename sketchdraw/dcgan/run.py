@@ -17,6 +17,7 @@ import tensorflow as tf
 from sketchdraw import artifacts, losses, pipeline, plots, sampling, skeleton
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.dcgan.data import image_shape_of, load_training_images
+from sketchdraw.dcgan.keep_best import keep_best_generator
 from sketchdraw.dcgan.networks import build_models
 from sketchdraw.dcgan.settings import RunConfig
 from sketchdraw.dcgan.step import StepOptions, make_train_steps, step_schedule
@@ -164,8 +165,6 @@ class DCGANRun(skeleton.FamilyRun):
     def finish(self, run: RunFolder) -> None:
         config = self.config
         if config.keep_best:
-            from sketchdraw.quality.keep_best import keep_best_generator
-
             self.shown = keep_best_generator(
                 run, self.shown, config.keep_best_tolerance,
                 pipeline.images_per_epoch(len(self.images), self.devices.global_batch))

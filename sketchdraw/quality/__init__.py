@@ -1,12 +1,20 @@
 """How well a run draws: metrics, the judge, evaluate, the quality curve, keep_best, comparison.
 Never imports the training code: the skeleton hands the curve the generator an epoch ends with."""
 
+from sketchdraw.dcgan.keep_best import (  # noqa: F401
+    best_record,
+    choose_best,
+    keep_best_generator,
+    kept_rows,
+    read_best,
+)
 from sketchdraw.quality.compare import (  # noqa: F401
     QUALITY_PLOT,
     REAL_ROW,
     compare_table,
     discriminator_balance,
     format_table,
+    interval_summary,
     plot_discriminator_balance,
     plot_final_grids,
     plot_quality_curves,
@@ -15,7 +23,7 @@ from sketchdraw.quality.compare import (  # noqa: F401
     save_quality_plot,
     show_figure,
 )
-from sketchdraw.quality.curve import QUALITY_SAMPLES, quality_callback  # noqa: F401
+from sketchdraw.quality.curve import QUALITY_SAMPLES, quality_callback, remeasure_curve  # noqa: F401
 from sketchdraw.quality.evaluation import (  # noqa: F401
     DEFAULT_SAMPLES,
     draw_spread,
@@ -23,18 +31,11 @@ from sketchdraw.quality.evaluation import (  # noqa: F401
     evaluate_missing,
     measure_draws,
 )
+from sketchdraw.quality.intervals import bootstrap_intervals  # noqa: F401
 from sketchdraw.quality.judge import (  # noqa: F401
     DEFAULT_DRAWINGS_PER_CATEGORY,
     choose_categories,
-    default_drawings_per_category,
     domain_classifier,
     load_run_config,
     reference_drawings,
-)
-from sketchdraw.quality.keep_best import (  # noqa: F401
-    best_record,
-    choose_best,
-    keep_best_generator,
-    kept_rows,
-    read_best,
 )

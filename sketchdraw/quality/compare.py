@@ -15,7 +15,7 @@ import numpy as np
 
 from sketchdraw import pipeline, quickdraw
 from sketchdraw.artifacts import RunFolder
-from sketchdraw.quality.keep_best import read_best
+from sketchdraw.dcgan.keep_best import read_best
 
 QUALITY_PLOT = "quality.png"
 REAL_ROW = "real_held_out"
@@ -29,9 +29,10 @@ def read_metrics(run_dir: str | os.PathLike) -> dict | None:
 
 
 def save_quality_plot(run_dir: str | os.PathLike) -> Path | None:
-    """`quality.png`: CS and KID per epoch from history.csv, with the real reference from
-    metrics.json as dashed lines when the run has been evaluated; KID on a log scale, so its last
-    tenfold fall is not a flat line. None when nothing is measured."""
+    """`quality.png`: CS and KID per epoch from history.csv (shaded: each point's 95% bootstrap
+    interval), with the real reference from metrics.json as dashed lines when the run has been
+    evaluated; KID on a log scale, so its last tenfold fall is not a flat line. None when nothing
+    is measured."""
     run = RunFolder(run_dir)
     figure = plot_quality_curves([run.root], losses_when_unmeasured=False, log_kid=True)
     if figure is None:
@@ -71,13 +72,19 @@ def plot_quality_curves(run_dirs: Sequence, losses_when_unmeasured: bool = True,
     axes = list(axes[0])
     if measured:
         scale = {run.root: _images_per_epoch(run) if by_images else 1 for run in measured}
-        for axis, column, label in ((axes[0], "cs", "CS (share drawn as the category; higher is better)"),
-                                    (axes[1], "kid_mean", "KID vs training drawings (lower is better)")):
+        for axis, column, band, label in (
+                (axes[0], "cs", "cs", "CS (share drawn as the category; higher is better)"),
+                (axes[1], "kid_mean", "kid", "KID vs held-out real drawings (lower is better)")):
             references = {}
             for run in measured:
                 epochs, values = _quality_points(histories[run.root], column)
                 line, = axis.plot([epoch * scale[run.root] for epoch in epochs], values, marker="o",
                                   markersize=3, label=run.root.name)
+                band_epochs, lows = _quality_points(histories[run.root], f"{band}_low")
+                _, highs = _quality_points(histories[run.root], f"{band}_high")
+                if band_epochs and len(lows) == len(highs):  # the 95% bootstrap interval of each point
+                    axis.fill_between([epoch * scale[run.root] for epoch in band_epochs], lows, highs,
+                                      color=line.get_color(), alpha=0.15, linewidth=0)
                 reference = (read_metrics(run.root) or {}).get(REAL_ROW, {}).get(column)
                 if reference is not None:
                     references.setdefault(round(reference, 6), (line.get_color(), run.root.name))
@@ -239,12 +246,13 @@ def compare_table(run_dirs: Sequence) -> list[dict]:
         if document is None:
             rows.append({"run": run.root.name, "note": "not evaluated (no metrics.json)"})
             continue
+        bars = document.get("intervals", {})
         rows.append({"run": run.root.name, "model": document.get("model"),
                      "epochs": document.get("epochs"), "images_seen": document.get("images_seen"),
-                     **document["generated"]})
+                     **document["generated"], "intervals": bars.get("generated", {})})
         key = (document["category"], document["classifier"]["key"])
         references.setdefault(key, {"run": f"real held-out {document['category']}", "model": "-",
-                                    **document[REAL_ROW]})
+                                    **document[REAL_ROW], "intervals": bars.get(REAL_ROW, {})})
         rows[-1]["classifier"] = key[1]
     for (category, key), reference in references.items():
         if sum(1 for other in references if other[0] == category) > 1:
@@ -259,19 +267,46 @@ def compare_table(run_dirs: Sequence) -> list[dict]:
 
 
 def format_table(rows: list[dict], columns: Sequence[str] = TABLE_COLUMNS) -> str:
-    """A plain-text table of `compare_table` rows (numbers to 4 significant digits)."""
+    """A plain-text table of `compare_table` rows (numbers to 4 significant digits), each figure
+    with its 95% interval in brackets where metrics.json has one."""
     columns = list(columns) + (["note"] if any("note" in row for row in rows) else [])
 
-    def cell(value) -> str:
+    def cell(row: dict, column: str) -> str:
+        value = row.get(column)
         if value is None:
             return ""
         if isinstance(value, float):
-            return f"{value:.4g}"
+            interval = (row.get("intervals") or {}).get(column)
+            bracket = f" [{interval[0]:.3g}, {interval[1]:.3g}]" if interval else ""
+            return f"{value:.4g}{bracket}"
         return str(value)
 
-    cells = [[cell(row.get(column)) for column in columns] for row in rows]
+    cells = [[cell(row, column) for column in columns] for row in rows]
     widths = [max([len(column)] + [len(line[index]) for line in cells]) for index, column in enumerate(columns)]
     lines = ["  ".join(column.ljust(width) for column, width in zip(columns, widths))]
     lines.append("  ".join("-" * width for width in widths))
     lines.extend("  ".join(value.ljust(width) for value, width in zip(line, widths)) for line in cells)
     return "\n".join(lines)
+
+
+def interval_summary(document: dict) -> list[str]:
+    """Lines saying how the generated row compares with the real one, with 95% intervals from
+    metrics.json's bootstrap: the ratios (CS, GD, memorisation) and differences (KID, FID), and
+    whether "as good as real" lies inside each interval. [] for a document without intervals."""
+    bars = document.get("intervals") or {}
+    lines = []
+    for section, relation, even in (("generated_over_real", "/", 1.0), ("generated_minus_real", "-", 0.0)):
+        for figure, interval in (bars.get(section) or {}).items():
+            if not interval:
+                continue
+            generated, real = document["generated"][figure], document[REAL_ROW][figure]
+            value = generated / real if relation == "/" and real else generated - real
+            verdict = ("the real drawings' value lies inside" if interval[0] <= even <= interval[1]
+                       else "the real drawings' value lies outside")
+            lines.append(f"{figure}: generated {relation} real = {value:.3g} "
+                         f"[{interval[0]:.3g}, {interval[1]:.3g}] ({verdict} the "
+                         f"{bars.get('confidence', 0.95):.0%} interval)")
+    if lines:
+        lines.insert(0, f"95% bootstrap intervals ({bars.get('resamples')} resamples of "
+                        f"{bars.get('resampled', 'the drawings')}):")
+    return lines

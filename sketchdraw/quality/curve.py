@@ -1,9 +1,14 @@
 """The quality curve: CS and KID while a doodle run trains, as an ordinary epoch callback.
 
 `quality_callback(config, every=K)` is handed each epoch's end (`loop.EpochEnd`, with the generator
-the grid was drawn with) and, every K epochs and at the last, writes `cs` and `kid_mean` into
-history.csv and redraws `quality.png`; with `keep_best` it also saves that epoch's generator
-(`generators/`) for `keep_best.keep_best_generator` to choose from when the run ends.
+the grid was drawn with) and, every K epochs and at the last, writes `cs` and `kid_mean` (with
+their 95% bootstrap intervals, `cs_low` ... `kid_high`) into history.csv and redraws `quality.png`;
+with `keep_best` it also saves that epoch's generator (`generators/`) for
+`keep_best.keep_best_generator` to choose from when the run ends.
+
+KID is measured against real drawings that neither network trained on (`judge.reference_drawings`,
+the same ones `make evaluate` holds up as the real row), not the run's training drawings: against
+those, a generator that drifts towards copying its 450 training drawings would look better.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from sketchdraw.dcgan.settings import RunConfig
 from sketchdraw.quality.compare import save_quality_plot
 from sketchdraw.quality.judge import (
     DEFAULT_CLASSIFIER_EPOCHS,
+    DEFAULT_DRAWINGS_PER_CATEGORY,
+    REFERENCE_WANTED,
     choose_categories,
     domain_classifier,
-    drawings_per_category_for,
+    reference_drawings,
 )
 
 if TYPE_CHECKING:  # the callback is handed the skeleton's EpochEnd; quality never imports training
@@ -30,6 +37,9 @@ QUALITY_NOISE_SEED = 1_000
 # Drawings per point of the quality curve. A CS of 0.65 from n drawings moves by sqrt(0.65 * 0.35 / n):
 # 0.021 at 500, as far as the curve moves in 100 epochs late in a run; 0.011 at 2,000. About 2 s on 2 cores.
 QUALITY_SAMPLES = 2_000
+# Bootstrap resamples per point (CS and KID only: about 1 s more per point).
+CURVE_RESAMPLES = 100
+CURVE_FIGURES = ("cs", "kid_mean")
 
 
 def quality_callback(config: RunConfig, every: int = 5, samples: int = QUALITY_SAMPLES, classifier=None,
@@ -44,7 +54,7 @@ def quality_callback(config: RunConfig, every: int = 5, samples: int = QUALITY_S
 
     `every` must be a multiple of `config.checkpoint_every`: the measured epochs are checkpoint
     epochs, whose generator (the averaged one's batch norm statistics refreshed) a resumed run
-    continues from. KID is measured against the run's training drawings.
+    continues from. KID is measured against the real drawings neither network trained on.
     """
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise ValueError(f"every must be a positive whole number of epochs, got {every!r}")
@@ -62,27 +72,20 @@ def quality_callback(config: RunConfig, every: int = 5, samples: int = QUALITY_S
         from sketchdraw import sampling
         from sketchdraw.dcgan.data import load_training_images
         from sketchdraw.quality import classifier as classifier_module
-        from sketchdraw.quality import metrics
 
         if "training_images" not in state:
             state["training_images"] = load_training_images(dataclasses.replace(config, progress=False))
         if state["classifier"] is None:
             categories = choose_categories(config.category, classifier_categories, config.mirror, cache)
-            per_category = drawings_per_category or drawings_per_category_for(
-                config, len(state["training_images"]), cache, progress)
+            per_category = drawings_per_category or DEFAULT_DRAWINGS_PER_CATEGORY
             state["classifier"] = domain_classifier(categories, per_category, config.mirror,
                                                     cache, classifier_epochs, seed=seed, progress=progress)
         trained = state["classifier"]
-        if "training_features" not in state:
-            state["training_features"] = classifier_module.features(trained, state["training_images"])
-        generated = sampling.generate(end.generator, samples, seed=QUALITY_NOISE_SEED + seed,
-                                      truncation=config.truncation)
-        features, probabilities = classifier_module.features_and_probabilities(trained, generated)
-        reference = state["training_features"]
-        subset_size = min(1000, len(features), len(reference))
-        kid_mean, _ = metrics.kid(features, reference, subsets=kid_subsets, subset_size=subset_size, seed=seed)
-        quality = {"cs": metrics.characteristic_score(probabilities, trained.category_index(config.category)),
-                   "kid_mean": kid_mean}
+        if "reference" not in state:
+            reference = reference_drawings(config, trained, REFERENCE_WANTED, state["training_images"],
+                                           cache, seed, progress=False)
+            state["reference"] = classifier_module.features(trained, reference)
+        quality = measure_point(end.generator, trained, state["reference"], config, samples, seed, kid_subsets)
         rows = run.read_history()
         for history_row in rows:
             if int(history_row["epoch"]) == epoch:
@@ -94,6 +97,82 @@ def quality_callback(config: RunConfig, every: int = 5, samples: int = QUALITY_S
             run.measured_generators_dir.mkdir(exist_ok=True)
             sampling.save_generator(end.generator, run.measured_generator_path(epoch))
         if progress:
-            print(f"epoch {epoch}: CS {quality['cs']:.3f}, KID {kid_mean:.4f}", flush=True)
+            print(f"epoch {epoch}: CS {quality['cs']:.3f} [{quality['cs_low']:.3f}, {quality['cs_high']:.3f}], "
+                  f"KID {quality['kid_mean']:.4f} [{quality['kid_low']:.4f}, {quality['kid_high']:.4f}] "
+                  "against held-out real drawings", flush=True)
 
     return measure
+
+
+def measure_point(generator, trained, reference_features, config: RunConfig, samples: int = QUALITY_SAMPLES,
+                  seed: int = 0, kid_subsets: int = 20, resamples: int = CURVE_RESAMPLES) -> dict:
+    """One point of the quality curve: CS and KID of `samples` drawings of `generator` (noise seed
+    QUALITY_NOISE_SEED + seed) against `reference_features` (the held-out real drawings), with
+    their bootstrap intervals; {"cs", "kid_mean", "cs_low", "cs_high", "kid_low", "kid_high"}.
+    What the callback writes, and what a study recomputes from a saved generator."""
+    from sketchdraw import sampling
+    from sketchdraw.quality import classifier as classifier_module
+    from sketchdraw.quality import intervals, metrics
+
+    generated = sampling.generate(generator, samples, seed=QUALITY_NOISE_SEED + seed,
+                                  truncation=config.truncation)
+    features, probabilities = classifier_module.features_and_probabilities(trained, generated)
+    subset_size = min(1000, len(features), len(reference_features))
+    kid_mean, _ = metrics.kid(features, reference_features, subsets=kid_subsets, subset_size=subset_size,
+                              seed=seed)
+    target = trained.category_index(config.category)
+    bars = intervals.bootstrap_intervals({"generated": [intervals.item_set(features, probabilities, target)]},
+                                         reference_features, figures=CURVE_FIGURES, resamples=resamples,
+                                         seed=seed)["generated"]
+    return {"cs": metrics.characteristic_score(probabilities, target), "kid_mean": kid_mean,
+            "cs_low": bars["cs"][0], "cs_high": bars["cs"][1],
+            "kid_low": bars["kid_mean"][0], "kid_high": bars["kid_mean"][1]}
+
+
+def remeasure_curve(run_dir, trained=None, cache=None, progress: bool = True, seed: int = 0,
+                    samples: int = QUALITY_SAMPLES) -> list[dict]:
+    """Measure the quality curve of a finished keep_best run afresh from the generators it kept
+    (`generators/epoch_NNNN.keras`), with `measure_point` as the callback does, and write it into
+    history.csv and quality.png; returns the measured rows ({"epoch", "cs", "kid_mean", ...}).
+
+    For a run whose curve an older judge measured (the classifier's version changed): its kept
+    generators are measured by today's judge, after which `keep_best.keep_best_generator` can
+    choose again. `trained`: the classifier (None: the default judge, trained and cached if missing);
+    `samples` and `seed` as the callback was given them.
+    """
+    import dataclasses
+
+    from sketchdraw import sampling
+    from sketchdraw.artifacts import RunFolder
+    from sketchdraw.dcgan.data import load_training_images
+    from sketchdraw.quality import classifier as classifier_module
+    from sketchdraw.quality.judge import load_run_config
+
+    run = RunFolder(run_dir)
+    config = dataclasses.replace(load_run_config(run.root), progress=False)
+    kept = sorted(run.measured_generators_dir.glob("epoch_*.keras"))
+    if not kept:
+        raise FileNotFoundError(f"{run.root} keeps no measured generators ({run.measured_generators_dir.name}/"
+                                "epoch_NNNN.keras): only a run trained with keep_best can be measured again")
+    training_images = load_training_images(config)
+    if trained is None:
+        categories = choose_categories(config.category, None, config.mirror, cache)
+        trained = domain_classifier(categories, DEFAULT_DRAWINGS_PER_CATEGORY, config.mirror, cache,
+                                    seed=seed, progress=progress)
+    reference = reference_drawings(config, trained, REFERENCE_WANTED, training_images, cache, seed, progress=False)
+    reference_features = classifier_module.features(trained, reference)
+    measured = {}
+    for path in kept:
+        epoch = int(path.stem.split("_")[1])
+        measured[epoch] = {"epoch": epoch, **measure_point(sampling.load_generator(run.root, path), trained,
+                                                           reference_features, config, samples, seed)}
+        if progress:
+            point = measured[epoch]
+            print(f"epoch {epoch}: CS {point['cs']:.3f}, KID {point['kid_mean']:.4f}", flush=True)
+    rows = run.read_history()
+    for row in rows:
+        if int(row["epoch"]) in measured:
+            row.update({key: value for key, value in measured[int(row["epoch"])].items() if key != "epoch"})
+    run.write_history(rows)
+    save_quality_plot(run.root)
+    return [measured[epoch] for epoch in sorted(measured)]

@@ -22,17 +22,18 @@ import numpy as np
 from sketchdraw import pipeline
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.atomicfiles import atomic_write_text
+from sketchdraw.dcgan.keep_best import read_best
 from sketchdraw.gallery import publish_pages
+from sketchdraw.quality import intervals
 from sketchdraw.quality.compare import REAL_ROW
 from sketchdraw.quality.judge import (
     DEFAULT_CLASSIFIER_EPOCHS,
+    DEFAULT_DRAWINGS_PER_CATEGORY,
     choose_categories,
     domain_classifier,
-    drawings_per_category_for,
     load_run_config,
     reference_drawings,
 )
-from sketchdraw.quality.keep_best import read_best
 
 DEFAULT_SAMPLES = 1000
 
@@ -44,10 +45,11 @@ def images_seen(run: RunFolder, training_count: int, batch_size: int) -> int:
 
 def measure_draws(generator, draws: int, samples: int, category: str, classifier, reference,
                   training_images, seed: int = 0, kid_subsets: int = 100,
-                  truncation: float = 0.0) -> dict:
+                  truncation: float = 0.0, resamples: int = intervals.RESAMPLES) -> dict:
     """Measure `draws` sets of `samples` drawings from `generator` (noise seeds seed, seed+1, ...)
     against the same references; returns {"generated": the mean of every metric over the draws,
-    "generated_draws": each draw's row, REAL_ROW: the real held-out row (the same for every draw)}.
+    "generated_draws": each draw's row, REAL_ROW: the real held-out row (the same for every draw),
+    "intervals": `intervals.bootstrap_intervals` of both rows (`resamples` 0: none)}.
 
     One draw's CS and KID move with the noise alone (the small-data study measured +-0.02 in CS and
     +-0.003 to 0.006 in KID over draws of 1,000 rabbits), so a score to hold against a target is a mean."""
@@ -56,16 +58,23 @@ def measure_draws(generator, draws: int, samples: int, category: str, classifier
 
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ValueError(f"draws must be a whole number >= 1, got {draws!r}")
-    rows, real = [], None
+    rows, real, generated_items = [], None, []
     for index in range(draws):
         drawings = sampling.generate(generator, samples, seed=seed + index, truncation=truncation)
         measured = metrics.evaluate_drawings(drawings, category, classifier, reference, training_images,
-                                             kid_subsets=kid_subsets, seed=seed)
+                                             kid_subsets=kid_subsets, seed=seed, keep_items=True)
         rows.append(measured["generated"])
         real = measured[REAL_ROW]
+        generated_items.append(measured["items"]["generated"])
     mean = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
     mean["count"] = rows[0]["count"]
-    return {"generated": mean, "generated_draws": rows, REAL_ROW: real}
+    result = {"generated": mean, "generated_draws": rows, REAL_ROW: real}
+    if resamples:
+        items = measured["items"]
+        result["intervals"] = intervals.bootstrap_intervals(
+            {"generated": generated_items, REAL_ROW: [items[REAL_ROW]]}, items["training_features"],
+            resamples=resamples, seed=seed)
+    return result
 
 
 def draw_spread(document: dict, keys: Sequence[str] = ("cs", "kid_mean")) -> dict:
@@ -81,18 +90,20 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
              drawings_per_category: int | None = None, seed: int = 0,
              progress: bool = True, classifier=None, classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS,
              cache=None, kid_subsets: int = 100, draws: int = 1,
-             truncation: float | None = None) -> dict:
+             truncation: float | None = None, resamples: int = intervals.RESAMPLES) -> dict:
     """Measure a trained Quick, Draw! run and write `metrics.json` in its folder; return the document.
 
     `classifier_categories`: None for every category at hand (the run's mirror folder, else the
     cache), or a list / "a,b,c". A `classifier` (`TrainedClassifier`) given replaces training one.
-    `drawings_per_category`: the classifier's first N per category; None picks
-    `default_drawings_per_category` (2000, or the run's training count for small files).
+    `drawings_per_category`: the classifier's first N per category (None: 5,000, every drawing
+    of a shared mirror file); it holds out the last 450 of them.
     Both rows (generated, real_held_out) hold count, fid, kid_mean, kid_std, cs, gd and
     memorisation_distance, measured against the GAN's training drawings. `draws` > 1: the generated
     row is the mean over that many noise draws (seeds seed..seed+draws-1), each draw's row in
     "generated_draws". `truncation` None: the run's own (`RunConfig.truncation`); 0 measures the
-    plain normal noise.
+    plain normal noise. `resamples`: bootstrap resamples for the 95% intervals in "intervals"
+    (`intervals.bootstrap_intervals`: noise draws, real held-out drawings and the training
+    reference all redrawn); 0 leaves them out.
     """
     from sketchdraw import sampling
     from sketchdraw.dcgan.data import load_training_images
@@ -101,21 +112,22 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
         raise ValueError(f"samples must be a whole number >= 2, got {samples!r}")
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ValueError(f"draws must be a whole number >= 1, got {draws!r}")
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or 0 < resamples < 10 or resamples < 0:
+        raise ValueError(f"resamples must be 0 (no intervals) or a whole number >= 10, got {resamples!r}")
     run = RunFolder(run_dir)
     config = dataclasses.replace(load_run_config(run.root), progress=progress)
     truncation = config.truncation if truncation is None else sampling.check_truncation(truncation)
     generator = sampling.load_generator(run.root)  # fails fast for an unfinished run
     training_images = load_training_images(config)
-    if classifier is None and drawings_per_category is None:
-        drawings_per_category = drawings_per_category_for(config, len(training_images), cache, progress)
     if classifier is None:
         categories = choose_categories(config.category, classifier_categories, config.mirror, cache)
-        classifier = domain_classifier(categories, drawings_per_category, config.mirror, cache,
+        classifier = domain_classifier(categories, drawings_per_category or DEFAULT_DRAWINGS_PER_CATEGORY,
+                                       config.mirror, cache,
                                        classifier_epochs, seed=seed, progress=progress)
     reference = reference_drawings(config, classifier, samples, training_images, cache, seed, progress)
     measured = measure_draws(generator, draws, samples, config.category, classifier, reference,
                              training_images, seed=seed, kid_subsets=kid_subsets,
-                             truncation=truncation)
+                             truncation=truncation, resamples=resamples)
     document = {
         "category": config.category,
         "model": config.model,
@@ -144,6 +156,8 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
         document["generator_chosen_by"] = best["chosen_by"]
     if draws > 1:
         document["generated_draws"] = measured["generated_draws"]
+    if "intervals" in measured:
+        document["intervals"] = measured["intervals"]
     atomic_write_text(run.metrics_path, json.dumps(document, indent=2) + "\n")
     publish_pages(run)
     return document

@@ -471,7 +471,8 @@ def _row(probabilities: np.ndarray, item_features: np.ndarray, reference_feature
 
 
 def evaluate_drawings(generated_uint8, category: str, classifier, real_held_out_uint8, training_uint8,
-                      equal_counts: bool = True, kid_subsets: int = 100, seed: int = 0) -> dict:
+                      equal_counts: bool = True, kid_subsets: int = 100, seed: int = 0,
+                      keep_items: bool = False) -> dict:
     """FID, KID (mean, std), CS, GD and memorisation distance of generated drawings of `category`,
     and the same for real held-out drawings, both measured against the training drawings.
 
@@ -483,7 +484,9 @@ def evaluate_drawings(generated_uint8, category: str, classifier, real_held_out_
       rows use the same count, min(generated, held-out), drawn at random with `seed`.
 
     Returns {"category", "classifier_key", "generated": {...}, "real_held_out": {...}} with keys
-    count, fid, kid_mean, kid_std, cs, gd, memorisation_distance in each row.
+    count, fid, kid_mean, kid_std, cs, gd, memorisation_distance in each row. `keep_items` adds
+    "items": the measured sets (`intervals.ItemSet`, generated and real_held_out) and the training
+    features, for `intervals.bootstrap_intervals`.
     """
     from sketchdraw.quality.classifier import features_and_probabilities
 
@@ -503,7 +506,7 @@ def evaluate_drawings(generated_uint8, category: str, classifier, real_held_out_
     training_features, _ = features_and_probabilities(classifier, training_uint8)
     generated_features, generated_probabilities = features_and_probabilities(classifier, generated)
     held_out_features, held_out_probabilities = features_and_probabilities(classifier, held_out)
-    return {
+    measured = {
         "category": category,
         "classifier_key": getattr(classifier, "key", ""),
         "generated": _row(generated_probabilities, generated_features, training_features,
@@ -511,3 +514,14 @@ def evaluate_drawings(generated_uint8, category: str, classifier, real_held_out_
         "real_held_out": _row(held_out_probabilities, held_out_features, training_features,
                               training_features, target_index, kid_subsets, seed),
     }
+    if keep_items:
+        from sketchdraw.quality.intervals import item_set
+
+        measured["items"] = {
+            "generated": item_set(generated_features, generated_probabilities, target_index,
+                                  nearest_distances(generated_features, training_features)),
+            "real_held_out": item_set(held_out_features, held_out_probabilities, target_index,
+                                      nearest_distances(held_out_features, training_features)),
+            "training_features": training_features,
+        }
+    return measured

@@ -1,5 +1,8 @@
 """keep_best: of the epochs the quality curve measured, the one whose generator a run keeps.
 
+Part of the DCGAN family, not of `sketchdraw.quality`: a run chooses its generator when it ends
+(`DCGANRun.finish`), and the training code never imports the quality package (which reads runs).
+
 The quality callback saves each measured epoch's generator (`generators/epoch_NNNN.keras`); when
 the run ends, `keep_best_generator` makes the one `choose_best` picks the run's generator.keras,
 writes `best.json` (which epoch, its curve CS and KID, the rule) and keeps the last epoch's as
@@ -27,7 +30,7 @@ def choose_best(rows: Sequence[dict], tolerance: float = 0.0) -> dict | None:
     Why a tolerance: late in a small-data run KID stops falling while CS drifts (the small-data study: a rabbit
     run's CS falls from 0.70 to 0.65 over its last 300 epochs at a flat KID), so the lowest KID alone
     picks among near-equal KIDs by the KID's own noise. Both numbers come from the quality curve:
-    the run's generated drawings against its training drawings, never the held-out ones."""
+    the run's generated drawings against real drawings that neither network trained on."""
     check_best_tolerance(tolerance)
     measured = [row for row in rows if row.get("cs") is not None and row.get("kid_mean") is not None]
     if not measured:
