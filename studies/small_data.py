@@ -281,9 +281,9 @@ def calibration_rows(args, neighbours: int = 3, count: int = 450) -> list[dict]:
 
     judge_model = classifier_for(args)
     everything = quickdraw.load_bitmaps(args.category, mirror=args.mirror, progress=False)
-    held_out = judge_model.held_out_indices
     training = everything[:args.train]
-    unseen = everything[held_out[args.category][held_out[args.category] >= args.train]]
+    unseen_rows = unseen_by_judge(judge_model, args.category, len(everything))
+    unseen = everything[unseen_rows[unseen_rows >= args.train]]
     if len(unseen) < 2:
         return []
     _, probabilities = features_and_probabilities(judge_model, unseen)
@@ -293,12 +293,21 @@ def calibration_rows(args, neighbours: int = 3, count: int = 450) -> list[dict]:
     for index in order[:neighbours]:
         other = judge_model.categories[index]
         drawings = quickdraw.load_bitmaps(other, mirror=args.mirror, progress=False)
-        drawings = drawings[held_out[other][:count]]
+        drawings = drawings[unseen_by_judge(judge_model, other, len(drawings))[:count]]
         if len(drawings) < 2:
             continue
         measured = metrics.evaluate_drawings(drawings, args.category, judge_model, unseen, training)
         rows.append({"label": f"real {other} drawings, as if generated", **measured["generated"]})
     return rows
+
+
+def unseen_by_judge(judge_model, category: str, total: int):
+    """Rows of a category's file the judge never trained on: its held-out rows and every row after
+    the first N it was given."""
+    import numpy as np
+
+    given = judge_model.counts[category]["train"] + judge_model.counts[category]["held_out"]
+    return np.concatenate([np.asarray(judge_model.held_out_indices[category]), np.arange(given, total)])
 
 
 # Issue 11's four targets, each a multiple of the real held-out row's value: (metric, ">=" or "<=", factor).

@@ -70,8 +70,11 @@ def test_several_steps_per_call_train_what_single_steps_train(tmp_path):
     images = _doodles()
     single = dcgan.train(_config(tmp_path, "single", epochs=1), images=images)
     several = dcgan.train(_config(tmp_path, "several", epochs=1, steps_per_call=3), images=images)
+    # The same updates in another compiled graph: float32 sums in another order. On a loaded
+    # 2-core machine 16 of 1,600 kernel weights differed by up to 3e-5 (oneDNN picks its kernels
+    # by the threads free), so the bound is 1e-4: a wrong step changes weights by ~1e-2.
     for a, b in zip(_weights(single), _weights(several)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
     one, other = single.run.read_history()[0], several.run.read_history()[0]
     assert one["generator_loss"] == pytest.approx(other["generator_loss"], rel=1e-4)
     assert other["generator_updates"] == other["discriminator_updates"] == 64 // 16
