@@ -201,6 +201,9 @@ def write_results(path: Path, results: dict, draws: int, samples: int, command: 
             last, row = result["average"]
             lines.append(f"| {Path(run_dir).name} | (the weights' average) | {last[0]}–{last[-1]} | "
                          + cells(row) + " |")
+    lines += ["", "Does each tolerance keep the epoch that the fresh evaluation rates best (lowest KID)?", ""]
+    for run_dir, result in results.items():
+        lines += [f"- {line}" for line in hit_lines(Path(run_dir).name, result["measured"], result["chosen"])]
     atomic_write_text(path, "\n".join(lines) + "\n")
 
     figure, axes = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")

@@ -201,6 +201,7 @@ def test_keep_best_study_measures_each_kept_epoch_and_each_tolerances_pick(tmp_p
     assert picks == [("0", str(lowest)), ("1", str(quality.choose_best(history, 1.0)["epoch"])),
                      ("(the weights' average)", "2–3")]
     assert "kept average of epochs 2-3 (2 kept generators): CS " in done.stdout
+    assert f"- kept tolerance 0: keeps epoch {lowest}, rank " in table.read_text()
     assert table.with_suffix(".png").is_file()
     unkept = subprocess.run([sys.executable, str(STUDIES / "keep_best.py"), str(tmp_path),
                              "--classifier-categories", "rabbit,cat", *SMALL_JUDGE],
