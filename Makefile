@@ -33,15 +33,16 @@ RUNS ?= runs
 # sample parameters
 RUN ?= runs/rabbit
 N ?= 1000
+PORT ?=
 
 # Every other target reads its variables from the environment too ("$$RUN" is expanded by the
 # shell, which never runs a command found in a value): exported, and passed by name below.
 export CATEGORY INPUT DIRECTION SKETCH CATEGORIES QUICK SETTINGS SEEDS IMAGES WORKERS PER_CATEGORY
-export DRAWS RESAMPLES TRUNCATION RUNS RUN N WHAT
+export DRAWS RESAMPLES TRUNCATION RUNS RUN N WHAT PORT
 # $(call opt,--flag,NAME): `--flag "$NAME"` when NAME is set and not empty, else nothing
 opt = $${$(2):+$(1) "$$$(2)"}
 
-.PHONY: help setup browser run sample evaluate translate draw gallery list bench ablation test test-slow lint
+.PHONY: help setup browser run sample evaluate translate draw serve export gallery list bench ablation test test-slow lint
 
 help:
 	@echo "make setup                      virtual environment + requirements + editable install"
@@ -54,6 +55,8 @@ help:
 	@echo "make translate RUN=runs/photo2vangogh INPUT=photo.jpg [DIRECTION=x2y|y2x]"
 	@echo "make run EXPERIMENT=faces_sketch2photo DATA=root   sketch to image (root/sketch, root/photo)"
 	@echo "make draw RUN=runs/faces_sketch2photo SKETCH=my_sketch.png"
+	@echo "make serve RUN=runs/rabbit [PORT=8765]   the drawing page: draw, and the run suggests how to finish it"
+	@echo "make export RUN=runs/rabbit      the generator as a TensorFlow SavedModel (<run>/export/generator)"
 	@echo "make gallery [RUNS=runs]        rebuild runs/index.html and every run's index.html"
 	@echo "make list WHAT=presets|categories|runs [RUNS=runs MIRROR=dir]   categories: * = in the mirror folder"
 	@echo "make bench [QUICK=1]            benchmarks -> bench/results/<date>-<host>.md"
@@ -92,6 +95,12 @@ evaluate: $(STAMP)
 
 draw: $(STAMP)
 	$(BIN)/python -m sketchdraw draw --run "$$RUN" --sketch $$SKETCH
+
+serve: $(STAMP)
+	$(BIN)/python -m sketchdraw serve --run "$$RUN" $(call opt,--port,PORT)
+
+export: $(STAMP)
+	$(BIN)/python -m sketchdraw export --run "$$RUN"
 
 gallery: $(STAMP)
 	$(BIN)/python -m sketchdraw gallery --runs-dir "$$RUNS"

@@ -2,7 +2,8 @@
 
 Measures training throughput against the seeds' own code, the input pipeline, epoch bookkeeping,
 memory, start-up, quality per compute, the input chain's two sources (numpy and tensor: memory
-and speed) and one device's speed with the devices settings (steps per call, XLA, mixed precision), prints one markdown table and writes it (atomically) to
+and speed) and one device's speed with the devices settings (steps per call, XLA, mixed precision) and the
+drawing page's wait for suggestions, prints one markdown table and writes it (atomically) to
 `bench/results/<date>-<host>.md` (`-quick.md` for --quick) with the machine and settings.
 Throughput figures are ratios of interleaved runs in this one process, so they hold on a busy
 machine; the absolute images/s beside them are context. `--quick` (~2 minutes on 2 CPU cores)
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     import bookkeeping
     import common
     import data_paths
+    import drawing_page
     import keras
     import memory
     import numpy as np
@@ -104,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += data_paths.measure(rabbits, data_paths.QUICK if arguments.quick else data_paths.FULL, log)
     rows += scaling.measure(images, scaling.QUICK if arguments.quick else scaling.FULL,
                             gpu=bool(gpus), log=log)
+    rows += drawing_page.measure(mirror, log, drawings=4 if arguments.quick else 12)
 
     today = datetime.date.today().isoformat()
     host = socket.gethostname()

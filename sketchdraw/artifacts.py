@@ -332,6 +332,28 @@ class RunFolder:
 _NATIVE_LOCKS = sys.platform == "win32" or filelock.has_fcntl
 
 
+def check_run_exists(run: str) -> None:
+    """RUN names a run folder that is there (before a model or TensorFlow is loaded); if not, say
+    which runs there are."""
+    folder = RunFolder(run)
+    if folder.exists():
+        return
+    parent = folder.root.parent
+    runs = sorted(path.name for path in parent.iterdir()
+                  if (path / "config.json").is_file()) if parent.is_dir() else []
+    there = f"; runs in {parent}: {', '.join(runs[:12])}{' ...' if len(runs) > 12 else ''}" \
+        if runs else f"; {parent} holds no runs"
+    if not folder.root.exists():
+        raise FileNotFoundError(f"RUN={run}: no such run folder{there}")
+    if not folder.root.is_dir():
+        raise ValueError(f"RUN={run} is a file, not a run folder{there}")
+    inside = sorted(path.name for path in folder.root.iterdir() if (path / "config.json").is_file())
+    if inside:
+        raise ValueError(f"RUN={run} is a folder of runs, not a run: pass one of them, e.g. "
+                         f"RUN={folder.root / inside[0]} (it holds {', '.join(inside[:12])})")
+    raise FileNotFoundError(f"RUN={run} is not a run folder (it has no config.json){there}")
+
+
 def _locked_error(root: Path, holder: str) -> RunLockedError:
     return RunLockedError(f"run folder {root} is being trained by {holder}; wait for it to finish, "
                           "stop it, or choose another run name (NAME=...)")

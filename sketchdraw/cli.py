@@ -23,13 +23,15 @@ import tempfile
 import typing
 from pathlib import Path
 
-from sketchdraw.artifacts import RunFolder
+from sketchdraw.artifacts import RunFolder, check_run_exists
 from sketchdraw.console import (
     KERNEL_LOG,
     native_stderr_silenced,
     quiet_kernel_options,
     verbose_requested,
 )
+from sketchdraw.drawing.export import add_export_parser
+from sketchdraw.drawing.server import add_serve_parser
 from sketchdraw.families import DEFAULT_EXPERIMENT, family_of
 from sketchdraw.listing import add_list_parser
 from sketchdraw.notebook_files import notebook_cwd, notebook_path
@@ -313,28 +315,6 @@ def notebook_parameters(notebook: Path, experiment: str, overrides: dict) -> dic
     return {"experiment": experiment, **given}
 
 
-def check_run_exists(run: str) -> None:
-    """RUN names a run folder that is there (before a model or TensorFlow is loaded); if not, say
-    which runs there are."""
-    folder = RunFolder(run)
-    if folder.exists():
-        return
-    parent = folder.root.parent
-    runs = sorted(path.name for path in parent.iterdir()
-                  if (path / "config.json").is_file()) if parent.is_dir() else []
-    there = f"; runs in {parent}: {', '.join(runs[:12])}{' ...' if len(runs) > 12 else ''}" \
-        if runs else f"; {parent} holds no runs"
-    if not folder.root.exists():
-        raise FileNotFoundError(f"RUN={run}: no such run folder{there}")
-    if not folder.root.is_dir():
-        raise ValueError(f"RUN={run} is a file, not a run folder{there}")
-    inside = sorted(path.name for path in folder.root.iterdir() if (path / "config.json").is_file())
-    if inside:
-        raise ValueError(f"RUN={run} is a folder of runs, not a run: pass one of them, e.g. "
-                         f"RUN={folder.root / inside[0]} (it holds {', '.join(inside[:12])})")
-    raise FileNotFoundError(f"RUN={run} is not a run folder (it has no config.json){there}")
-
-
 def sample_command(arguments: argparse.Namespace) -> int:
     from sketchdraw import sampling
 
@@ -468,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     pages.set_defaults(handler=gallery_command)
 
     add_list_parser(commands)
+    add_serve_parser(commands)
+    add_export_parser(commands)
     return parser
 
 

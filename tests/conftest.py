@@ -95,3 +95,15 @@ def pytest_terminal_summary(terminalreporter):
     line = robustness.summary()
     if line:
         terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """A headless Chromium tab (tests/browser.py), one per test module."""
+    from browser import CHROMIUM, chromium
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) "
+                    "to check the pages in a real browser")
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as page:
+        yield page

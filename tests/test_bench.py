@@ -35,6 +35,7 @@ EXPECTED_FIGURES = [
     "rabbit (batch 256): 8 steps/call, images/s",
     "rabbit_small (batch 32): XLA, images/s",
     "rabbit_small (batch 32): mixed_bfloat16, images/s",
+    "suggestions after a stroke ends: median wait",
 ]
 
 

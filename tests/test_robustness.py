@@ -56,7 +56,7 @@ HOSTILE_VALUES = ["`touch {marker}`", "$(touch {marker})", "$(shell touch {marke
 # each target and the variable it passes on (value checked in argv or, for `run`, in the environment)
 TARGETS = [("sample", "RUN"), ("sample", "TRUNCATION"), ("translate", "INPUT"),
            ("translate", "DIRECTION"), ("evaluate", "CATEGORIES"), ("evaluate", "DRAWS"),
-           ("draw", "SKETCH"), ("gallery", "RUNS"), ("ablation", "SEEDS"),
+           ("draw", "SKETCH"), ("serve", "PORT"), ("gallery", "RUNS"), ("ablation", "SEEDS"),
            ("ablation", "CATEGORY"), ("run", "CATEGORY"), ("run", "SET"), ("run", "NAME")]
 
 
@@ -208,7 +208,7 @@ def test_commands_on_a_run_name_what_is_wrong_with_it(tmp_path, capsys, what):
               "a file": tmp_path / "runs" / "rabbit" / "config.json"}[what]
     expected = {"typo": "no such run folder; runs in", "a runs folder": "a folder of runs",
                 "a file": "is a file"}[what]
-    for command in ("sample", "evaluate", "translate", "draw"):
+    for command in ("sample", "evaluate", "translate", "draw", "serve"):
         extra = {"translate": ["--input", "x.png"], "draw": ["--sketch", "x.png"]}.get(command, [])
         with robustness.attempt("refusals", f"{command} RUN=<{what}>"):
             assert cli.main([command, "--run", str(target), *extra]) == 2

@@ -1,0 +1,55 @@
+"""`sketchdraw export`: a run's generator as a TensorFlow SavedModel, for serving without sketchdraw.
+
+The SavedModel has one signature, `serve`: noise vectors (batch, noise_dim) float32 in, drawings
+(batch, height, width, channels) in [-1, 1] out (Quick, Draw!: +1 is ink). TensorFlow Serving, the
+TF.js converter (`tensorflowjs_converter --input_format=tf_saved_model <folder> <web folder>`) and
+`tf.saved_model.load(folder).serve(noise)` all take it; no sketchdraw code is needed to load it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def export_generator(run_dir, output=None) -> Path:
+    """Write the run's generator.keras as a SavedModel folder (default <run>/export/generator) and
+    return the folder. An existing folder there is never replaced: remove it or choose `output`."""
+    from sketchdraw import sampling
+    from sketchdraw.artifacts import RunFolder
+
+    run = RunFolder(run_dir)
+    target = Path(output) if output is not None else run.root / "export" / "generator"
+    if target.exists():
+        raise FileExistsError(f"{target} already exists: remove it first, or choose another folder "
+                              "(--output)")
+    generator = sampling.load_generator(run_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # written beside the target and renamed into place: a half-written export is never left there
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        generator.export(str(staging / "model"), format="tf_saved_model", verbose=False)
+        (staging / "model").rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def add_export_parser(commands) -> None:
+    parser = commands.add_parser("export", help="write a run's generator as a TensorFlow SavedModel")
+    parser.add_argument("--run", required=True, help="run folder, e.g. runs/rabbit_small")
+    parser.add_argument("--output", help="SavedModel folder to write (default: <run>/export/generator)")
+    parser.set_defaults(handler=export_command)
+
+
+def export_command(arguments) -> int:
+    from sketchdraw.artifacts import check_run_exists
+
+    check_run_exists(arguments.run)
+    try:
+        folder = export_generator(arguments.run, arguments.output)
+    except FileExistsError as error:
+        raise ValueError(str(error)) from None
+    print(f"wrote {folder} (SavedModel; signature 'serve': noise in, drawings in [-1, 1] out)")
+    return 0
