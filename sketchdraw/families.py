@@ -41,6 +41,7 @@ for _family in (
     Family("dcgan", "sketchdraw.dcgan"),  # doodles or a folder of paintings
     Family("cyclegan", "sketchdraw.cyclegan"),  # two unpaired image folders
     Family("sketch2img", "sketchdraw.sketch2img"),  # sketch/photo pairs
+    Family("conditional", "sketchdraw.conditional"),  # many doodle categories, one generator
 ):
     FAMILIES.register(_family.name)(_family)
 

@@ -162,8 +162,11 @@ def image_dataset(images: np.ndarray, batch_size: int, image_shape: tuple[int, i
                   shuffle: bool = True, seed: int | None = None, flip: bool = False,
                   drop_remainder: bool = True, source: str = "auto",
                   strategy: tf.distribute.Strategy | None = None,
-                  first_epoch: int | None = None) -> tf.data.Dataset:
+                  first_epoch: int | None = None, labels: np.ndarray | None = None) -> tf.data.Dataset:
     """Batches of float32 images in [-1, 1] from a uint8 array (N, ...) whose rows hold one image each.
+
+    `labels` (N whole numbers, e.g. each drawing's category): batches of (images, int32 labels),
+    each label travelling with its image through the shuffle.
 
     `image_shape` is (height, width, channels); a Quick, Draw! row of 784 pixels becomes 28x28x1.
     `flip` mirrors each image left-right with probability 1/2 (seed 004's augmentation).
@@ -189,6 +192,13 @@ def image_dataset(images: np.ndarray, batch_size: int, image_shape: tuple[int, i
         raise ValueError(f"images of shape {images.shape[1:]} cannot be viewed as {image_shape}")
     source = resolve_source(source, strategy)
     rows = _numpy_rows(images) if source == "numpy" else _tensor_rows(images)
+    held_labels = None
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (count,) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be {count} whole numbers, one per image; got shape "
+                             f"{labels.shape} of {labels.dtype}")
+        held_labels = tf.constant(labels.astype(np.int32))  # 4 bytes a row: always a tensor
 
     def to_images(indices, flips=None):
         batch = tf.reshape(rows(indices), (-1, *image_shape))
@@ -196,7 +206,7 @@ def image_dataset(images: np.ndarray, batch_size: int, image_shape: tuple[int, i
         if flips is not None:
             batch = tf.where(flips[:, tf.newaxis, tf.newaxis, tf.newaxis],
                              tf.reverse(batch, axis=[2]), batch)
-        return batch
+        return batch if held_labels is None else (batch, tf.gather(held_labels, indices))
 
     dataset = (_index_batches(count, batch_size, shuffle, seed, flip, drop_remainder, first_epoch)
                .map(to_images, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE))

@@ -139,7 +139,8 @@ def _loader_reason(error: Exception) -> str:
 
 
 def _check_generator_shape(path: Path, model) -> None:
-    """One input (batch, noise) and one output (batch, height, width, 1 or 3): what `generate` needs."""
+    """One input (batch, noise), or two (noise and a label) for a class-conditional generator,
+    and one output (batch, height, width, 1 or 3): what `generate` needs."""
     import keras
 
     if not isinstance(model, keras.Model):
@@ -150,7 +151,9 @@ def _check_generator_shape(path: Path, model) -> None:
     except Exception as error:  # a model Keras could load but not describe
         raise GeneratorFileError(_unusable(path, f"its inputs and outputs cannot be read ({error})")) \
             from error
-    noise_ok = len(inputs) == 1 and len(inputs[0]) == 2 and _positive(inputs[0][1])
+    # a class-conditional generator takes a category label beside the noise
+    label_ok = len(inputs) == 1 or (len(inputs) == 2 and inputs[1] in ((None,), (None, 1)))
+    noise_ok = 1 <= len(inputs) <= 2 and len(inputs[0]) == 2 and _positive(inputs[0][1]) and label_ok
     image_ok = (len(outputs) == 1 and len(outputs[0]) == 4 and all(map(_positive, outputs[0][1:3]))
                 and outputs[0][3] in IMAGE_CHANNELS)
     if not (noise_ok and image_ok):
@@ -159,7 +162,7 @@ def _check_generator_shape(path: Path, model) -> None:
         raise GeneratorFileError(_unusable(path, f"it is a model of input {shown_in} and output "
                                            f"{shown_out}, not a generator of images (one input "
                                            "(None, noise_dim), one output (None, height, width, "
-                                           "1 or 3))"))
+                                           "1 or 3); a conditional one also takes a label (None,))"))
 
 
 def _positive(size) -> bool:
@@ -208,17 +211,35 @@ def noise(count: int, noise_dim: int, seed: int, start: int = 0, truncation: flo
     return tf.cast(tf.clip_by_value(tf.math.ndtri(uniform), -truncation, truncation), tf.float32)
 
 
+def is_conditional(generator) -> bool:
+    """Whether the generator takes a category label beside the noise."""
+    return len(generator.inputs) == 2
+
+
 def generate(generator, count: int, seed: int = 0, batch_size: int = 500,
-             truncation: float = 0.0) -> np.ndarray:
-    """`count` uint8 images from seeded noise (`noise`), generated in batches."""
+             truncation: float = 0.0, labels=None) -> np.ndarray:
+    """`count` uint8 images from seeded noise (`noise`), generated in batches. A class-conditional
+    generator draws image i as category `labels[i]` (`count` whole numbers)."""
+    import tensorflow as tf
+
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"the number of drawings must be a positive whole number, got {count!r}")
-    noise_dim = int(generator.input_shape[-1])
+    conditional = is_conditional(generator)
+    if conditional:
+        if labels is None:
+            raise ValueError("this generator draws a category asked for by label: give the labels")
+        labels = np.asarray(labels, np.int32).reshape(-1)
+        if len(labels) != count:
+            raise ValueError(f"{count} drawings need {count} labels, got {len(labels)}")
+    elif labels is not None:
+        raise ValueError("this generator draws one category: it takes no labels")
+    noise_dim = int(generator.inputs[0].shape[-1])
     parts = []
     for start in range(0, count, batch_size):
         size = min(batch_size, count - start)
         vectors = noise(size, noise_dim, seed, start, truncation)
-        parts.append(to_uint8(generator(vectors, training=False).numpy()))
+        inputs = [vectors, tf.constant(labels[start:start + size])] if conditional else vectors
+        parts.append(to_uint8(generator(inputs, training=False).numpy()))
     return np.concatenate(parts)
 
 

@@ -182,10 +182,11 @@ class GeneratorEMA:
             else:
                 average.assign(source)
 
-    def refresh_statistics(self, count: int = 256, seed: int = 0) -> None:
+    def refresh_statistics(self, count: int = 256, seed: int = 0, inputs=None) -> None:
         """Set every batch norm layer's moving mean/variance of the averaged copy to the statistics
-        of its own activations on `count` noise vectors (`refresh_batch_norm`)."""
-        refresh_batch_norm(self.model, count, seed)
+        of its own activations on `count` noise vectors (`refresh_batch_norm`; `inputs`: what a
+        generator of several inputs is given instead, e.g. [noise, labels])."""
+        refresh_batch_norm(self.model, count, seed, inputs)
 
     def reset(self) -> None:
         """Copy the generator's current weights (e.g. after restoring a checkpoint without the EMA)."""
@@ -193,7 +194,7 @@ class GeneratorEMA:
             average.assign(source)
 
 
-def refresh_batch_norm(model, count: int = 256, seed: int = 0) -> None:
+def refresh_batch_norm(model, count: int = 256, seed: int = 0, inputs=None) -> None:
     """Set every batch norm layer's moving mean/variance in `model` (a generator taking noise) to
     the statistics of its own activations on `count` noise vectors: one forward pass in training
     mode with momentum 0; nothing else changes. For weights that no training step produced (a
@@ -202,7 +203,8 @@ def refresh_batch_norm(model, count: int = 256, seed: int = 0) -> None:
     if not norms:
         return
     saved = [(layer, layer.momentum, layer.trainable) for layer in norms]
-    noise = tf.random.stateless_normal([count, *model.input_shape[1:]], seed=[seed, 7])
+    noise = inputs if inputs is not None else \
+        tf.random.stateless_normal([count, *model.input_shape[1:]], seed=[seed, 7])
     try:
         for layer in norms:
             layer.momentum, layer.trainable = 0.0, True

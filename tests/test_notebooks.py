@@ -124,7 +124,7 @@ def test_every_setting_is_a_parameter_of_its_notebook_and_reaches_the_settings()
 
     notebooks = settings_notebooks()
     assert {"quickdraw_dcgan.ipynb", "wikiart_dcgan.ipynb", "cyclegan.ipynb",
-            "sketch2img.ipynb"} <= set(notebooks)
+            "sketch2img.ipynb", "conditional.ipynb"} <= set(notebooks)
     for name, family in notebooks.items():
         fields = family.settings_class.field_names()
         parameters = papermill.inspect_notebook(str(REPO / "notebooks" / name))
@@ -183,7 +183,7 @@ def test_rabbit_small_gets_its_settings_through_papermill(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["quickdraw_dcgan.ipynb", "wikiart_dcgan.ipynb", "cyclegan.ipynb",
-                                  "sketch2img.ipynb"])
+                                  "sketch2img.ipynb", "conditional.ipynb"])
 def test_each_settings_notebook_passes_its_parameters_to_the_settings(name, tmp_path):
     # A setting the old cells had no line for, and one most of them had, set through papermill.
     family = settings_notebooks()[name]
@@ -198,6 +198,8 @@ def test_each_settings_notebook_passes_its_parameters_to_the_settings(name, tmp_
         given["learning_rate"] = 1e-4
     elif family.name == "sketch2img":
         given.update(generator_learning_rate=3e-4, discriminator_learning_rate=1e-4)
+    elif family.name == "conditional":
+        given.update(ema_decay=0.99, categories="cat,dog")
     else:
         given.update(ema_decay=0.99, data=str(tmp_path))
     config = settings_through_papermill(name, {"experiment": experiment, **given})["config"]

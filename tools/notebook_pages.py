@@ -4,87 +4,10 @@ tools/make_notebooks.py."""
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from notebook_builder import (
-    GOOGLE_DRIVE_PARAMETER,
-    LINE_WIDTH,
-    PARAMETERS_TAG,
-    SETTINGS_TAG,
-    NotebookBuilder,
-    parameters_cell,
-    resolve_cell,
-)
-
-
-@dataclass
-class SettingsNotebook:
-    """What a family's notebook says about its settings; the cells themselves are generated."""
-
-    family: str  # sketchdraw.families name
-    file: str  # notebooks/<file>
-    experiment: str  # the parameters cell's default preset
-    example: str  # `make run ...` shown in the parameters cell's header
-    imports: tuple  # the sketchdraw modules the notebook's code uses (imported in the settings cell)
-    shown: dict = field(default_factory=dict)  # {field: text} shown instead of the preset's value
-    extra: list = field(default_factory=list)  # (name, literal, comment): parameters that are no setting
-
-    @property
-    def family_object(self):
-        from sketchdraw.families import FAMILIES
-
-        return FAMILIES.get(self.family)
-
-    @property
-    def settings_class(self) -> type:
-        return self.family_object.settings_class
-
-    @property
-    def default(self):
-        return self.family_object.presets.get(self.experiment)
-
-    def experiments(self) -> list[str]:
-        """The presets this notebook runs (each preset's `notebook()` names its notebook)."""
-        presets = self.family_object.presets
-        return [name for name in presets.names() if presets.get(name).notebook() == self.file]
-
-    def parameters(self, notebook: NotebookBuilder) -> None:
-        if self.default.notebook() != self.file:
-            raise ValueError(f"preset {self.experiment!r} runs {self.default.notebook()}, not {self.file}")
-        where = f"{self.family_object.package.replace('.', '/')}/settings.py"
-        header = textwrap.fill(
-            f"Parameters (papermill replaces this cell: `{self.example}`; `make run` takes each "
-            f"of them by its name in capitals, e.g. SEED=3). Every setting of {self.settings_class.__name__} "
-            f"({where}), made from its fields by tools/make_notebooks.py. None means \"the "
-            f"preset's value\"; each comment ends with the {self.experiment} preset's value in "
-            "parentheses.", width=LINE_WIDTH, initial_indent="# ", subsequent_indent="# ",
-            break_long_words=False, break_on_hyphens=False)
-        notebook.code(parameters_cell(self.settings_class, self.default, header, self.shown,
-                                      [*self.extra, GOOGLE_DRIVE_PARAMETER], self.experiments()),
-                      tags=[PARAMETERS_TAG])
-
-    def resolve(self, notebook: NotebookBuilder) -> None:
-        module = self.family_object.package.rsplit(".", 1)[-1]
-        notebook.code(resolve_cell(self.settings_class, module, self.imports), tags=[SETTINGS_TAG])
-
-
-def reflow(text: str) -> str:
-    """Markdown whose paragraphs are refilled to the line width (for text with values put in)."""
-    paragraphs = textwrap.dedent(text).strip().split("\n\n")
-    return "\n\n".join(paragraph if paragraph.startswith(("#", "-")) else
-                       textwrap.fill(" ".join(paragraph.split()), width=LINE_WIDTH)
-                       for paragraph in paragraphs)
-
-
-def number(value: float) -> str:
-    """1e-3, 4e-4, 1.5e-4, 0.5, 0.999: a rate as the narrative writes it."""
-    if value and abs(value) < 0.01:
-        mantissa, exponent = f"{value:e}".split("e")
-        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
-    return f"{value:g}"
-
+from conditional_notebook import CONDITIONAL, conditional_notebook
+from notebook_builder import PARAMETERS_TAG, NotebookBuilder, SettingsNotebook, number, reflow
 
 # -- notebooks/quickdraw_dcgan.ipynb ---------------------------------------------------------------
 QUICKDRAW = SettingsNotebook(
@@ -578,6 +501,7 @@ NOTEBOOKS: dict[str, Callable[[], NotebookBuilder]] = {
     "wikiart_dcgan.ipynb": wikiart_dcgan,
     "cyclegan.ipynb": cyclegan_notebook,
     "sketch2img.ipynb": sketch2img_notebook,
+    "conditional.ipynb": conditional_notebook,
     "compare_runs.ipynb": compare_runs,
 }
-SETTINGS_NOTEBOOKS = (QUICKDRAW, WIKIART, CYCLEGAN, SKETCH2IMG)
+SETTINGS_NOTEBOOKS = (QUICKDRAW, WIKIART, CYCLEGAN, SKETCH2IMG, CONDITIONAL)

@@ -1,0 +1,109 @@
+"""The class-conditional doodle family: labelled data, the (noise, label) generator and the
+projection discriminator, a run that trains, resumes and draws each category on its own row."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sketchdraw import conditional, pipeline, sampling
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, quickdraw_mirror):
+    """Two epochs of rabbit, flower and cat (96 drawings each)."""
+    runs = tmp_path_factory.mktemp("runs")
+    config = conditional.resolve("doodles3", name="three", limit=96, epochs=2, checkpoint_every=1,
+                                 runs_dir=str(runs), progress=False, mirror=str(quickdraw_mirror))
+    result = conditional.train(config)
+    return config, result
+
+
+def test_labels_travel_with_their_drawings_through_the_shuffle():
+    labels = np.arange(40) % 4
+    images = np.repeat((labels * 60).astype(np.uint8)[:, None], 784, axis=1)  # drawing i is 60*label
+    dataset = pipeline.image_dataset(images, 8, (28, 28, 1), seed=3, first_epoch=0, labels=labels)
+    seen = []
+    for batch, batch_labels in dataset.take(10):
+        values = np.rint((batch.numpy()[:, 0, 0, 0] + 1) * 127.5)
+        np.testing.assert_array_equal(values, batch_labels.numpy() * 60)
+        seen += batch_labels.numpy().tolist()
+    assert sorted(seen[:40]) == sorted(labels.tolist())  # one epoch: every drawing once
+    with pytest.raises(ValueError, match="labels must be 40 whole numbers"):
+        pipeline.image_dataset(images, 8, (28, 28, 1), labels=labels[:5])
+
+
+def test_a_run_draws_a_row_per_category_and_saves_a_conditional_generator(trained):
+    config, result = trained
+    run = result.run.root
+    for name in ("config.json", "reals.png", "history.csv", "losses.png", "progress.gif", "samples.png",
+                 "generator.keras", "index.html", "images/image_at_epoch_0002.png"):
+        assert (run / name).exists(), name
+    grid = Image.open(run / "images" / "image_at_epoch_0002.png")
+    reals = Image.open(run / "reals.png")
+    assert grid.size == reals.size  # 3 rows of 8, as the real drawings are shown
+    assert grid.size[0] / grid.size[1] == pytest.approx(8 / 3, rel=0.05)
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["categories"] == "rabbit,flower,cat"
+    generator = sampling.load_generator(run)
+    assert sampling.is_conditional(generator)
+    drawings = sampling.generate(generator, 6, seed=1, labels=[0, 1, 2, 0, 1, 2])
+    assert drawings.shape == (6, 28, 28, 1) and drawings.dtype == np.uint8
+    # the label changes the drawing: the same noise drawn as each category
+    same_noise = sampling.generate(generator, 3, seed=5, labels=[0, 0, 0])
+    as_each = np.stack([sampling.generate(generator, 1, seed=5, labels=[label])[0] for label in range(3)])
+    np.testing.assert_array_equal(as_each[0], same_noise[0])
+    assert np.abs(as_each[1].astype(int) - as_each[0]).mean() > 1
+    with pytest.raises(ValueError, match="give the labels"):
+        sampling.generate(generator, 2)
+
+
+def test_a_rerun_with_more_epochs_resumes(trained, quickdraw_mirror):
+    config, result = trained
+    again = conditional.resolve("doodles3", name="three", limit=96, epochs=3, checkpoint_every=1,
+                                runs_dir=config.runs_dir, progress=False, mirror=str(quickdraw_mirror))
+    resumed = conditional.train(again)
+    assert resumed.epochs_trained == 1
+    rows = result.run.read_history()
+    assert [row["epoch"] for row in rows] == [1, 2, 3]
+
+
+def test_the_projection_discriminator_judges_the_pair():
+    import tensorflow as tf
+
+    discriminator = conditional.projection_discriminator(5)
+    image = tf.random.uniform([1, 28, 28, 1], -1, 1)
+    logits = [float(discriminator([image, tf.constant([label])], training=False)[0, 0]) for label in range(5)]
+    assert len({round(value, 6) for value in logits}) == 5  # the label enters the logit
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"categories": "rabbit"}, "at least two"),
+    ({"categories": "rabbit,rabbit,cat"}, "names rabbit more than once"),
+    ({"categories": "rabbit,unicornz"}, "unicornz"),
+    ({"loss": "wgan_gp"}, "two inputs"),
+    ({"limit": 0}, "drawings per category"),
+    ({"embedding_dim": 0}, "embedding_dim must be at least 1"),
+])
+def test_bad_settings_are_refused_by_name(changes, message):
+    with pytest.raises(ValueError, match=message):
+        conditional.resolve("doodles3", **changes)
+
+
+def test_make_run_trains_the_conditional_notebook(tmp_path, quickdraw_mirror):
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "sketchdraw", "run", "--experiment", "doodles3", "--epochs", "1",
+                           "--limit", "64", "--runs-dir", str(tmp_path), "--set", "categories=cat,dog"],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror),
+                               "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    run = tmp_path / "doodles3"
+    assert (run / "conditional.ipynb").is_file() and (run / "generator.keras").is_file()
+    assert json.loads((run / "config.json").read_text())["categories"] == "cat,dog"
