@@ -107,3 +107,46 @@ def test_make_run_trains_the_conditional_notebook(tmp_path, quickdraw_mirror):
     run = tmp_path / "doodles3"
     assert (run / "conditional.ipynb").is_file() and (run / "generator.keras").is_file()
     assert json.loads((run / "config.json").read_text())["categories"] == "cat,dog"
+
+
+def test_the_drawing_page_draws_the_category_asked_for(trained, browser):
+    import threading
+
+    from sketchdraw.drawing import completion, server
+
+    config, result = trained
+    completer = completion.Completer(sampling.load_generator(result.run.root), bank=256, screen=128)
+    assert completer.classes == 3
+    stroke = np.zeros((28, 28), np.uint8)
+    stroke[4:12, 10] = 255
+    as_flower = completer.complete(stroke, count=3, seed=1, label=1)
+    as_cat = completer.complete(stroke, count=3, seed=1, label=2)
+    assert not np.array_equal(as_flower[0].image, as_cat[0].image)
+    np.testing.assert_array_equal(completer.drawing(as_cat[0].noise, 2), as_cat[0].image)
+    with pytest.raises(ValueError, match="label is a category's number, 0 to 2"):
+        completer.complete(stroke, label=3)
+    app = server.DrawingApp(result.run.root, completer=completer)
+    assert app.info()["categories"] == ["rabbit", "flower", "cat"]
+    assert app.label_of({"category": "cat"}) == 2
+    with pytest.raises(server.RequestError, match="this run draws rabbit, flower, cat; not 'dog'"):
+        app.label_of({"category": "dog"})
+    httpd = server.make_server(app, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        browser.open(f"http://127.0.0.1:{httpd.server_address[1]}/")
+        wait = """(async () => {{
+            while (window.sketchdraw.shownNumber < {number} || window.sketchdraw.busy)
+                await new Promise(resolve => setTimeout(resolve, 50));
+            return window.sketchdraw.suggestions.map(s => s.category);
+        }})()"""
+        assert browser.evaluate(wait.format(number=1)) == ["rabbit"] * 8
+        options = browser.evaluate("Array.from(document.querySelectorAll('#category option')).map(o => o.value)")
+        assert options == ["rabbit", "flower", "cat"]
+        browser.evaluate("""(() => { const select = document.getElementById('category'); select.value = 'cat';
+                             select.dispatchEvent(new Event('change')); })()""")
+        assert browser.evaluate(wait.format(number=2)) == ["cat"] * 8
+        assert browser.evaluate("document.getElementById('category-name').textContent") == "cat"
+        assert browser.problems() == []
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

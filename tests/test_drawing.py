@@ -165,7 +165,7 @@ def test_the_server_suggests_and_saves_without_overwriting(page_server, rabbit_r
     ("/api/complete", {"ink": [1, 2]}, None, "784 values"),
     ("/api/complete", {"count": 99}, None, "count is the number"),
     ("/api/complete", {"seed": -1}, None, "seed is a whole number"),
-    ("/api/complete", {"category": "cat"}, None, "this run draws 'rabbit', not 'cat'"),
+    ("/api/complete", {"category": "cat"}, None, "this run draws rabbit; not 'cat'"),
     ("/api/complete", None, b"{not json", "not JSON"),
     ("/api/complete", None, b"[1, 2]", "a JSON object"),
     ("/api/complete", None, b" " * (server.BODY_LIMIT + 1), "a request body is 1 to"),

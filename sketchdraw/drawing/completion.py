@@ -55,7 +55,8 @@ def check_ink(ink) -> np.ndarray:
 
 
 class Completer:
-    """Suggestions from one grayscale 28×28 generator (a Quick, Draw! run's generator.keras).
+    """Suggestions from one grayscale 28×28 generator (a Quick, Draw! run's generator.keras); a
+    class-conditional generator draws the category `label` asked for (0 to `classes` - 1).
 
     `steps` Adam steps of `learning_rate` refine the `screen` best of the screened vectors; see the
     module's text for the loss. Calls are serialised by the caller (the server holds a lock).
@@ -64,19 +65,18 @@ class Completer:
     def __init__(self, generator, bank: int = 2048, screen: int = 512, near: int = 64, steps: int = 20,
                  learning_rate: float = 0.08, outside_weight: float = 0.05, prior_weight: float = 0.05):
         shape = tuple(generator.output_shape[1:])
-        if len(generator.inputs) != 1 or shape != (IMAGE_SIZE, IMAGE_SIZE, 1):
+        if len(generator.inputs) > 2 or shape != (IMAGE_SIZE, IMAGE_SIZE, 1):
             raise ValueError(f"the drawing page takes a Quick, Draw! run's generator (noise in, one "
                              f"{IMAGE_SIZE}×{IMAGE_SIZE} grayscale drawing out); this one draws {shape}")
         self.generator = generator
-        self.noise_dim = int(generator.input_shape[-1])
+        self.conditional = len(generator.inputs) == 2
+        self.noise_dim = int(generator.inputs[0].shape[-1])
         if not 1 <= screen <= bank:
             raise ValueError(f"screen ({screen}) is a share of the bank ({bank}): 1 to {bank}")
         self.screen = int(screen)
         self.near = int(near)
         self.bank_vectors = np.random.default_rng(0).standard_normal((bank, self.noise_dim)).astype(np.float32)
-        self.bank_ink = np.concatenate([
-            (generator(self.bank_vectors[i:i + 256], training=False).numpy()[..., 0] + 1) / 2
-            for i in range(0, bank, 256)]).reshape(bank, -1)
+        self._bank_inks: dict[int, np.ndarray] = {}  # per label, made when the label is first asked for
         self.steps = int(steps)
         self.learning_rate = float(learning_rate)
         self.outside_weight = float(outside_weight)
@@ -84,12 +84,14 @@ class Completer:
         self._refine = None
 
     def complete(self, ink=None, count: int = 8, seed: int = 0, around=None,
-                 spread: float = 0.6) -> list[Completion]:
+                 spread: float = 0.6, label: int = 0) -> list[Completion]:
         """`count` suggestions for the strokes `ink` (None or an empty canvas: plain samples), best
         first. `around`: a noise vector to search near ("more like this"), `spread` standard
-        deviations away from it; `seed` picks the random vectors (a new seed: "surprise me")."""
+        deviations away from it; `seed` picks the random vectors (a new seed: "surprise me");
+        `label`: the category a conditional generator draws."""
         import tensorflow as tf
 
+        label = self._check_label(label)
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
             raise ValueError(f"count is the number of suggestions, 1 to {MAX_COUNT}, got {count!r}")
         mask = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32) if ink is None else check_ink(ink)
@@ -97,15 +99,15 @@ class Completer:
         drawn = float(mask.sum()) > 0.5  # less than half a pixel of ink: nothing to agree with
         if around is not None:
             start = self._vectors_near(around, max(self.near, count), seed, spread)
-            losses = self._losses(tf.constant(start), mask_tensor).numpy() if drawn else np.zeros(len(start))
+            losses = self._losses(tf.constant(start), mask_tensor, label).numpy() if drawn else np.zeros(len(start))
         else:
             chosen = np.random.default_rng(seed).choice(len(self.bank_vectors), self.screen, replace=False)
             start = self.bank_vectors[chosen]
-            losses = self._bank_losses(chosen, mask) if drawn else np.zeros(len(start))
+            losses = self._bank_losses(chosen, mask, label) if drawn else np.zeros(len(start))
         start = start[np.argsort(losses, kind="stable")[:count]]
-        vectors = self._refined(tf.constant(start), mask_tensor) if drawn else tf.constant(start)
-        images = self.generator(vectors, training=False)
-        losses = self._losses(vectors, mask_tensor).numpy() if drawn else np.zeros(count)
+        vectors = self._refined(tf.constant(start), mask_tensor, label) if drawn else tf.constant(start)
+        images = self._draw(vectors, label)
+        losses = self._losses(vectors, mask_tensor, label).numpy() if drawn else np.zeros(count)
         ink_out = (images.numpy()[..., 0] + 1) / 2
         covered = (ink_out * mask).sum(axis=(1, 2)) / max(float(mask.sum()), 1e-6)
         order = np.argsort(losses, kind="stable")
@@ -121,13 +123,45 @@ class Completer:
         stroke[IMAGE_SIZE // 4:IMAGE_SIZE // 2, IMAGE_SIZE // 2] = 255
         self.complete(stroke, count=8)
 
-    def drawing(self, noise) -> np.ndarray:
+    def drawing(self, noise, label: int = 0) -> np.ndarray:
         """The drawing (uint8 28×28, 255 = ink) of one noise vector, e.g. a suggestion to save."""
+        label = self._check_label(label)
         vector = np.asarray(noise, dtype=np.float64)
         if vector.shape != (self.noise_dim,) or not np.all(np.isfinite(vector)):
             raise ValueError(f"a noise vector is {self.noise_dim} finite numbers, got shape {vector.shape}")
-        image = self.generator(vector[None].astype(np.float32), training=False).numpy()[0, ..., 0]
+        image = self._draw(vector[None].astype(np.float32), label).numpy()[0, ..., 0]
         return np.clip(np.rint((image + 1) / 2 * 255), 0, 255).astype(np.uint8)
+
+    @property
+    def classes(self) -> int:
+        """The categories the generator draws (1 for a single-category generator)."""
+        if not self.conditional:
+            return 1
+        embedding = next(layer for layer in self.generator.layers if layer.name == "label_embedding")
+        return int(embedding.input_dim)
+
+    def _check_label(self, label) -> int:
+        if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < self.classes:
+            raise ValueError(f"label is a category's number, 0 to {self.classes - 1}, got {label!r}")
+        return int(label)
+
+    def _draw(self, vectors, label: int):
+        """The generator's drawings of `vectors` (as category `label` where it takes one)."""
+        import tensorflow as tf
+
+        vectors = tf.convert_to_tensor(vectors, tf.float32)
+        if not self.conditional:
+            return self.generator(vectors, training=False)
+        labels = tf.fill([tf.shape(vectors)[0]], tf.constant(label, tf.int32))
+        return self.generator([vectors, labels], training=False)
+
+    def _bank_ink(self, label: int) -> np.ndarray:
+        if label not in self._bank_inks:
+            vectors = self.bank_vectors
+            self._bank_inks[label] = np.concatenate([
+                (self._draw(vectors[i:i + 256], label).numpy()[..., 0] + 1) / 2
+                for i in range(0, len(vectors), 256)]).reshape(len(vectors), -1)
+        return self._bank_inks[label]
 
     def _vectors_near(self, around, size: int, seed: int, spread: float) -> np.ndarray:
         normal = np.random.default_rng(seed).standard_normal((size, self.noise_dim)).astype(np.float32)
@@ -141,9 +175,9 @@ class Completer:
         normal[0] = 0
         return (centre[None] + spread * normal).astype(np.float32)
 
-    def _bank_losses(self, chosen: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _bank_losses(self, chosen: np.ndarray, mask: np.ndarray, label: int) -> np.ndarray:
         """`_loss_terms` of the chosen bank drawings, in numpy (no generator call)."""
-        ink = self.bank_ink[chosen]
+        ink = self._bank_ink(label)[chosen]
         flat = mask.reshape(-1)
         ink_loss = np.square(1 - ink) @ flat / max(float(flat.sum()), 1e-6)
         near = _neighbourhood(mask).reshape(-1)
@@ -151,30 +185,30 @@ class Completer:
         typical = np.square(np.mean(np.square(self.bank_vectors[chosen]), axis=1) - 1)
         return ink_loss + self.outside_weight * outside + self.prior_weight * typical
 
-    def _losses(self, vectors, mask):
+    def _losses(self, vectors, mask, label: int):
         """Each vector's loss (module text), from one forward pass."""
         import tensorflow as tf
 
-        return _loss_terms(self.generator(vectors, training=False), vectors, mask,
-                           self.outside_weight, self.prior_weight, tf)
+        return _loss_terms(self._draw(vectors, label), vectors, mask, self.outside_weight, self.prior_weight, tf)
 
-    def _refined(self, vectors, mask):
+    def _refined(self, vectors, mask, label: int):
         import tensorflow as tf
 
         if self._refine is None:
             generator, steps, rate = self.generator, self.steps, self.learning_rate
-            outside, prior = self.outside_weight, self.prior_weight
+            outside, prior, conditional = self.outside_weight, self.prior_weight, self.conditional
 
             @tf.function(reduce_retracing=True)
-            def refine(z, mask):
+            def refine(z, mask, label):
+                labels = tf.fill([tf.shape(z)[0]], label)
                 # Adam by hand: each vector is its own problem, and no optimizer state outlives a call
                 first = tf.zeros_like(z)
                 second = tf.zeros_like(z)
                 for step in tf.range(1, steps + 1):
                     with tf.GradientTape() as tape:
                         tape.watch(z)
-                        loss = tf.reduce_sum(_loss_terms(generator(z, training=False), z, mask,
-                                                         outside, prior, tf))
+                        drawn = generator([z, labels] if conditional else z, training=False)
+                        loss = tf.reduce_sum(_loss_terms(drawn, z, mask, outside, prior, tf))
                     gradient = tape.gradient(loss, z)
                     first = 0.9 * first + 0.1 * gradient
                     second = 0.999 * second + 0.001 * tf.square(gradient)
@@ -184,7 +218,7 @@ class Completer:
                 return z
 
             self._refine = refine
-        return self._refine(vectors, mask)
+        return self._refine(vectors, mask, tf.constant(label, tf.int32))
 
 
 def _neighbourhood(mask: np.ndarray) -> np.ndarray:

@@ -49,7 +49,10 @@ class DrawingApp:
 
         self.run = RunFolder(run_dir)
         settings = self.run.load_config() if self.run.config_path.is_file() else {}
-        self.category = str(settings.get("category") or "drawing") if isinstance(settings, dict) else "drawing"
+        settings = settings if isinstance(settings, dict) else {}
+        # a class-conditional run draws each of its `categories`, by label in that order
+        self.categories = [name.strip() for name in str(settings.get("categories") or "").split(",")
+                           if name.strip()] or [str(settings.get("category") or "drawing")]
         if completer is None:
             completer = Completer(sampling.load_generator(run_dir))
             completer.warm_up()
@@ -58,7 +61,7 @@ class DrawingApp:
         self.lock = threading.Lock()  # one model call at a time: TF's threads already use the cores
 
     def info(self) -> dict:
-        return {"run": self.run.root.name, "categories": [self.category], "image_size": 28,
+        return {"run": self.run.root.name, "categories": self.categories, "image_size": 28,
                 "max_count": MAX_COUNT, "noise_dim": self.completer.noise_dim}
 
     def complete(self, request: dict) -> dict:
@@ -67,13 +70,11 @@ class DrawingApp:
         seed = request.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 32:
             raise RequestError(f"seed is a whole number from 0 to 2^32-1, got {seed!r}")
-        category = request.get("category", self.category)
-        if category != self.category:
-            raise RequestError(f"this run draws {self.category!r}, not {category!r}")
+        label = self.label_of(request)
         started = time.perf_counter()
         with self.lock:
             completions = self.completer.complete(ink, count=count, seed=seed, around=request.get("around"),
-                                                  spread=request.get("spread", 0.6))
+                                                  spread=request.get("spread", 0.6), label=label)
         seconds = time.perf_counter() - started
         return {"completions": [{"image": png_data_url(item.image), "noise": item.noise.round(5).tolist(),
                                  "agreement": round(item.agreement, 4)} for item in completions],
@@ -82,8 +83,9 @@ class DrawingApp:
     def save(self, request: dict) -> dict:
         from sketchdraw.atomicfiles import atomic_write_bytes
 
+        label = self.label_of(request)
         with self.lock:
-            image = self.completer.drawing(request.get("noise"))
+            image = self.completer.drawing(request.get("noise"), label)
             self.folder.mkdir(exist_ok=True)
             number = 1 + max((int(path.stem.split("-")[1]) for path in self.folder.glob("drawing-*.*")
                               if SAVED_NAME.match(path.name)), default=0)
@@ -96,6 +98,15 @@ class DrawingApp:
             atomic_write_bytes(self.folder / f"{stem}.png", png_bytes(image))
         return {"png": f"/drawings/{stem}.png", "npy": f"/drawings/{stem}.npy",
                 "folder": str(self.folder)}
+
+
+    def label_of(self, request: dict) -> int:
+        """The label of the request's category (default: the run's first)."""
+        category = request.get("category", self.categories[0])
+        if category not in self.categories:
+            shown = ", ".join(self.categories[:12]) + (" ..." if len(self.categories) > 12 else "")
+            raise RequestError(f"this run draws {shown}; not {category!r}")
+        return self.categories.index(category)
 
 
 def png_bytes(image: np.ndarray) -> bytes:
