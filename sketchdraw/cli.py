@@ -488,6 +488,8 @@ def evaluate_command(arguments: argparse.Namespace) -> int:
     from sketchdraw import quality
 
     check_run_exists(arguments.run)
+    if quality.is_conditional_run(arguments.run):
+        return evaluate_conditional_command(arguments)
     document = quality.evaluate(
         arguments.run, samples=arguments.samples, classifier_categories=arguments.categories,
         drawings_per_category=arguments.drawings_per_category, seed=arguments.seed,
@@ -513,6 +515,20 @@ def evaluate_command(arguments: argparse.Namespace) -> int:
     print(f"classifier: {len(classifier_info['categories'])} categories, held-out accuracy "
           f"{classifier_info['held_out_accuracy']:.3f} ({document['category']}: "
           f"{classifier_info['category_accuracy']:.3f})")
+    print(f"wrote {RunFolder(arguments.run).metrics_path}")
+    return 0
+
+
+def evaluate_conditional_command(arguments: argparse.Namespace) -> int:
+    from sketchdraw import quality
+
+    document = quality.evaluate_conditional(
+        arguments.run, samples=arguments.samples, classifier_categories=arguments.categories,
+        drawings_per_category=arguments.drawings_per_category, seed=arguments.seed,
+        classifier_epochs=arguments.classifier_epochs, draws=arguments.draws, resamples=arguments.resamples)
+    print(quality.format_per_category(document))
+    print(f"classifier: {len(document['classifier']['categories'])} categories, held-out accuracy "
+          f"{document['classifier']['held_out_accuracy']:.3f}")
     print(f"wrote {RunFolder(arguments.run).metrics_path}")
     return 0
 

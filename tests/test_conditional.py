@@ -150,3 +150,33 @@ def test_the_drawing_page_draws_the_category_asked_for(trained, browser):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_evaluate_measures_each_category_beside_its_real_drawings(trained, quickdraw_mirror, isolated_cache,
+                                                                  capsys):
+    from sketchdraw import cli, quality
+
+    config, result = trained
+    judge = quality.domain_classifier(["cat", "flower", "rabbit"], 450, str(quickdraw_mirror), progress=False,
+                                      epochs=2)
+    document = quality.evaluate_conditional(result.run.root, samples=60, draws=2, classifier=judge,
+                                            resamples=20, progress=False)
+    assert list(document["per_category"]) == ["rabbit", "flower", "cat"]
+    for entry in document["per_category"].values():
+        assert 0 <= entry["generated"]["cs"] <= 1 and 0 <= entry["real_held_out"]["cs"] <= 1
+        assert entry["generated"]["memorisation_distance"] > 0
+        assert "cs" in entry["intervals"]["generated"]
+    assert document["generated"]["cs"] == pytest.approx(
+        np.mean([entry["generated"]["cs"] for entry in document["per_category"].values()]))
+    assert 0 <= document["sds"]["generated"] <= document["sds"]["most"] == pytest.approx(np.log(3))
+    assert document["summary"]["lowest_category"] in ("rabbit", "flower", "cat")
+    assert json.loads(result.run.metrics_path.read_text())["per_category"].keys() == document["per_category"].keys()
+    # the command line: the same judge, from the cache it was saved in
+    code = cli.main(["evaluate", "--run", str(result.run.root), "--categories", "cat,flower,rabbit",
+                     "--drawings-per-category", "450", "--classifier-epochs", "2", "--samples", "40",
+                     "--resamples", "0"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "SDS across the 3 categories" in printed and printed.count("\nflower ") == 1
+    with pytest.raises(ValueError, match="it cannot be measured on dog"):
+        quality.evaluate_conditional(result.run.root, classifier=judge, categories="dog", progress=False)

@@ -39,3 +39,8 @@ from sketchdraw.quality.judge import (  # noqa: F401
     load_run_config,
     reference_drawings,
 )
+from sketchdraw.quality.per_category import (  # noqa: F401
+    evaluate_conditional,
+    format_per_category,
+    is_conditional_run,
+)

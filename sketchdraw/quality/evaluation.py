@@ -45,9 +45,9 @@ def images_seen(run: RunFolder, training_count: int, batch_size: int) -> int:
 
 def measure_draws(generator, draws: int, samples: int, category: str, classifier, reference,
                   training_images, seed: int = 0, kid_subsets: int = 100,
-                  truncation: float = 0.0, resamples: int = intervals.RESAMPLES) -> dict:
-    """Measure `draws` sets of `samples` drawings from `generator` (noise seeds seed, seed+1, ...)
-    against the same references; returns {"generated": the mean of every metric over the draws,
+                  truncation: float = 0.0, resamples: int = intervals.RESAMPLES, label: int | None = None) -> dict:
+    """Measure `draws` sets of `samples` drawings from `generator` (noise seeds seed, seed+1, ...;
+    a class-conditional generator drawing category number `label`) against the same references; returns {"generated": the mean of every metric over the draws,
     "generated_draws": each draw's row, REAL_ROW: the real held-out row (the same for every draw),
     "intervals": `intervals.bootstrap_intervals` of both rows (`resamples` 0: none)}.
 
@@ -60,7 +60,8 @@ def measure_draws(generator, draws: int, samples: int, category: str, classifier
         raise ValueError(f"draws must be a whole number >= 1, got {draws!r}")
     rows, real, generated_items = [], None, []
     for index in range(draws):
-        drawings = sampling.generate(generator, samples, seed=seed + index, truncation=truncation)
+        drawings = sampling.generate(generator, samples, seed=seed + index, truncation=truncation,
+                                     labels=None if label is None else np.full(samples, label))
         measured = metrics.evaluate_drawings(drawings, category, classifier, reference, training_images,
                                              kid_subsets=kid_subsets, seed=seed, keep_items=True)
         rows.append(measured["generated"])
