@@ -34,11 +34,13 @@ RUNS ?= runs
 RUN ?= runs/rabbit
 N ?= 1000
 PORT ?=
+HYBRID ?=
+WEIGHT ?=
 
 # Every other target reads its variables from the environment too ("$$RUN" is expanded by the
 # shell, which never runs a command found in a value): exported, and passed by name below.
 export CATEGORY INPUT DIRECTION SKETCH CATEGORIES QUICK SETTINGS SEEDS IMAGES WORKERS PER_CATEGORY
-export DRAWS RESAMPLES TRUNCATION RUNS RUN N WHAT PORT
+export DRAWS RESAMPLES TRUNCATION RUNS RUN N WHAT PORT HYBRID WEIGHT
 # $(call opt,--flag,NAME): `--flag "$NAME"` when NAME is set and not empty, else nothing
 opt = $${$(2):+$(1) "$$$(2)"}
 
@@ -50,6 +52,7 @@ help:
 	@echo "make run EXPERIMENT=flower      a named preset; any setting in capitals overrides it (EMA_DECAY=0.999)"
 	@echo "make run EXPERIMENT=vangogh DATA=folder   a painting experiment on a folder of images"
 	@echo "make sample RUN=runs/rabbit N=1000 [TRUNCATION=t]   t: noise kept within t std (0: off)"
+	@echo "make sample RUN=runs/doodles3 [CATEGORY=cat | HYBRID=cat,rabbit WEIGHT=0.5]   a conditional run's category, or a blend of two"
 	@echo "make evaluate RUN=runs/rabbit [CATEGORIES=a,b,c DRAWS=n TRUNCATION=t RESAMPLES=n]   FID, KID, CS, GD, memorisation with 95% intervals -> metrics.json"
 	@echo "make run EXPERIMENT=photo2vangogh DOMAIN_X=photos DOMAIN_Y=paintings   a CycleGAN"
 	@echo "make translate RUN=runs/photo2vangogh INPUT=photo.jpg [DIRECTION=x2y|y2x]"
@@ -83,7 +86,8 @@ run: $(STAMP)
 	$(BIN)/python -m sketchdraw run --from-make
 
 sample: $(STAMP)
-	$(BIN)/python -m sketchdraw sample --run "$$RUN" -n "$$N" $(call opt,--truncation,TRUNCATION)
+	$(BIN)/python -m sketchdraw sample --run "$$RUN" -n "$$N" $(call opt,--truncation,TRUNCATION) \
+		$(call opt,--category,CATEGORY) $(call opt,--hybrid,HYBRID) $(call opt,--weight,WEIGHT)
 
 translate: $(STAMP)
 	$(BIN)/python -m sketchdraw translate --run "$$RUN" --input "$$INPUT" --direction "$$DIRECTION"

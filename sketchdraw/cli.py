@@ -319,8 +319,21 @@ def sample_command(arguments: argparse.Namespace) -> int:
     from sketchdraw import sampling
 
     check_run_exists(arguments.run)
-    array_path, grid_path = sampling.sample(arguments.run, arguments.n, arguments.seed,
-                                            arguments.truncation)
+    from sketchdraw.quality.per_category import is_conditional_run
+
+    if is_conditional_run(arguments.run) or arguments.category or arguments.hybrid:
+        from sketchdraw.conditional import hybrids
+
+        hybrid = None
+        if arguments.hybrid:
+            hybrid = tuple(name.strip() for name in arguments.hybrid.split(","))
+            if len(hybrid) != 2:
+                raise ValueError(f"--hybrid names two categories, e.g. cat,rabbit; got {arguments.hybrid!r}")
+        array_path, grid_path = hybrids.sample(arguments.run, arguments.n, arguments.seed, arguments.truncation,
+                                               arguments.category, hybrid, arguments.weight)
+    else:
+        array_path, grid_path = sampling.sample(arguments.run, arguments.n, arguments.seed,
+                                                arguments.truncation)
     print(f"wrote {array_path} and {grid_path}")
     return 0
 
@@ -424,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--truncation", type=float, default=None,
                         help="keep each noise value within this many standard deviations (0: off; "
                              "default: the run's own setting)")
+    sample.add_argument("--category", help="class-conditional runs: draw this category (default: each in turn)")
+    sample.add_argument("--hybrid", metavar="A,B", help="class-conditional runs: a blend of two categories")
+    sample.add_argument("--weight", type=float, default=0.5, help="the hybrid's share of B (default 0.5)")
     sample.set_defaults(handler=sample_command)
 
     translate = commands.add_parser("translate", help="translate images with a CycleGAN run")

@@ -258,7 +258,7 @@ def sample(run_dir: str | os.PathLike, count: int = 1000, seed: int = 0,
     stored = images.reshape(len(images), -1) if grayscale else images
     folder = run.root / "samples"
     suffix = f"_trunc{truncation:g}" if truncation else ""
-    stem = _free_stem(folder, f"samples_{count}_seed{seed}{suffix}")
+    stem = free_stem(folder, f"samples_{count}_seed{seed}{suffix}")
     buffer = io.BytesIO()
     np.save(buffer, stored, allow_pickle=False)
     array_path = folder / f"{stem}.npy"
@@ -286,7 +286,7 @@ def run_truncation(run_dir: str | os.PathLike) -> float:
         raise ValueError(f"{run.config_path}: {error}; {fix}") from None
 
 
-def _free_stem(folder: Path, stem: str) -> str:
+def free_stem(folder: Path, stem: str) -> str:
     candidate, number = stem, 2
     while (folder / f"{candidate}.npy").exists() or (folder / f"{candidate}.png").exists():
         candidate, number = f"{stem}-{number}", number + 1

@@ -180,3 +180,36 @@ def test_evaluate_measures_each_category_beside_its_real_drawings(trained, quick
     assert "SDS across the 3 categories" in printed and printed.count("\nflower ") == 1
     with pytest.raises(ValueError, match="it cannot be measured on dog"):
         quality.evaluate_conditional(result.run.root, classifier=judge, categories="dog", progress=False)
+
+
+def test_hybrids_blend_two_categories_and_sample_writes_them(trained, capsys):
+    from sketchdraw import cli
+    from sketchdraw.conditional import hybrids
+
+    config, result = trained
+    run = result.run.root
+    generator = sampling.load_generator(run)
+    plain, _ = hybrids.draw(run, 4, seed=2, category="cat")
+    as_cat, labels = hybrids.draw(run, 4, seed=2, hybrid=("cat", "rabbit"), weight=0.0)
+    as_rabbit, _ = hybrids.draw(run, 4, seed=2, hybrid=("cat", "rabbit"), weight=1.0)
+    assert labels is None
+    assert np.abs(as_cat.astype(int) - plain).max() <= 1  # the embedding path draws what the label path draws
+    assert np.abs(as_rabbit.astype(int) - hybrids.draw(run, 4, seed=2, category="rabbit")[0]).max() <= 1
+    half, _ = hybrids.draw(run, 4, seed=2, hybrid=("cat", "rabbit"))
+    assert not np.array_equal(half, as_cat) and not np.array_equal(half, as_rabbit)
+    every, labels = hybrids.draw(run, 6, seed=2)
+    assert labels.tolist() == [0, 1, 2, 0, 1, 2]
+    assert cli.main(["sample", "--run", str(run), "-n", "12", "--hybrid", "cat,rabbit"]) == 0
+    assert cli.main(["sample", "--run", str(run), "-n", "12", "--hybrid", "cat,rabbit"]) == 0
+    assert cli.main(["sample", "--run", str(run), "-n", "9"]) == 0
+    names = sorted(path.name for path in (run / "samples").iterdir())
+    assert names == ["samples_12_cat+rabbit_seed0-2.npy", "samples_12_cat+rabbit_seed0-2.png",
+                     "samples_12_cat+rabbit_seed0.npy", "samples_12_cat+rabbit_seed0.png",
+                     "samples_9_all_seed0.labels.npy", "samples_9_all_seed0.npy", "samples_9_all_seed0.png"]
+    assert np.load(run / "samples" / "samples_9_all_seed0.npy").shape == (9, 784)
+    capsys.readouterr()
+    assert cli.main(["sample", "--run", str(run), "--hybrid", "cat"]) == 2
+    assert "--hybrid names two categories" in capsys.readouterr().err
+    assert cli.main(["sample", "--run", str(run), "--category", "dog"]) == 2
+    assert "this run learned rabbit, flower, cat; not 'dog'" in capsys.readouterr().err
+    assert generator.get_layer("label_embedding").input_dim == 3

@@ -56,7 +56,7 @@ HOSTILE_VALUES = ["`touch {marker}`", "$(touch {marker})", "$(shell touch {marke
 # each target and the variable it passes on (value checked in argv or, for `run`, in the environment)
 TARGETS = [("sample", "RUN"), ("sample", "TRUNCATION"), ("translate", "INPUT"),
            ("translate", "DIRECTION"), ("evaluate", "CATEGORIES"), ("evaluate", "DRAWS"),
-           ("draw", "SKETCH"), ("serve", "PORT"), ("gallery", "RUNS"), ("ablation", "SEEDS"),
+           ("draw", "SKETCH"), ("serve", "PORT"), ("sample", "HYBRID"), ("gallery", "RUNS"), ("ablation", "SEEDS"),
            ("ablation", "CATEGORY"), ("run", "CATEGORY"), ("run", "SET"), ("run", "NAME")]
 
 
