@@ -213,3 +213,17 @@ def test_hybrids_blend_two_categories_and_sample_writes_them(trained, capsys):
     assert cli.main(["sample", "--run", str(run), "--category", "dog"]) == 2
     assert "this run learned rabbit, flower, cat; not 'dog'" in capsys.readouterr().err
     assert generator.get_layer("label_embedding").input_dim == 3
+
+
+def test_export_of_a_conditional_generator_takes_noise_and_label(trained, tmp_path):
+    import tensorflow as tf
+
+    from sketchdraw.drawing.export import export_generator
+
+    config, result = trained
+    folder = export_generator(result.run.root, tmp_path / "exported")
+    loaded = tf.saved_model.load(str(folder))
+    noise = tf.random.stateless_normal([3, 100], seed=[4, 5])
+    labels = tf.constant([2, 0, 1], tf.int32)
+    expected = sampling.load_generator(result.run.root)([noise, labels], training=False).numpy()
+    np.testing.assert_allclose(loaded.serve([noise, labels]).numpy(), expected, atol=1e-5)
