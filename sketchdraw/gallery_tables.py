@@ -121,6 +121,7 @@ def metrics_parts(metrics: dict) -> list[str]:
     else:
         real = {key: rest.pop(f"real_{key}") for key in generated if f"real_{key}" in rest}
     draws = rest.pop("generated_draws", None)
+    per_category = rest.pop("per_category", None)
     bars = rest.pop("intervals", None)
     bars = bars if isinstance(bars, dict) else {}
     parts = []
@@ -134,6 +135,11 @@ def metrics_parts(metrics: dict) -> list[str]:
         parts.append(f"<details><summary>each noise draw ({len(draws)})</summary>{table}</details>")
     elif draws is not None:
         rest["generated_draws"] = draws
+    if isinstance(per_category, dict) and per_category and all(isinstance(entry, dict) for entry in per_category.values()):
+        parts.append(f"<details open><summary>each category ({len(per_category)}): this run beside the "
+                     f"category's real held-out drawings</summary>{_category_table(per_category, real_row)}</details>")
+    elif per_category is not None:
+        rest["per_category"] = per_category
     flat = dict(flatten(rest))
     known = sorted((name for name in flat if name in METRIC_NAMES), key=list(METRIC_NAMES).index)
     if known:
@@ -190,6 +196,18 @@ def _measured_table(generated: dict, real: dict, real_row: str | None, bars: dic
         note = '<p class="note">Real drawings: measured the same way, what each number is read against.</p>'
     return (f'<div class="scroll"><table class="numbers measured" id="metrics"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>{note}')
+
+
+def _category_table(per_category: dict, real_row: str | None) -> str:
+    """A class-conditional run's categories, a row each: each metric, then the real drawings'."""
+    real_key = real_row or REAL_ROWS[0]
+    rows = {}
+    for name, entry in per_category.items():
+        generated = entry.get(GENERATED_ROW) if isinstance(entry.get(GENERATED_ROW), dict) else {}
+        real = entry.get(real_key) if isinstance(entry.get(real_key), dict) else {}
+        rows[name] = {label: row.get(key) for key in ("cs", "kid_mean", "gd", "memorisation_distance")
+                      for label, row in ((key, generated), (f"real {key}", real))}
+    return _matrix_table(rows)
 
 
 def _matrix_table(groups: dict[str, dict]) -> str:

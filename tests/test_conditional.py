@@ -171,6 +171,8 @@ def test_evaluate_measures_each_category_beside_its_real_drawings(trained, quick
     assert 0 <= document["sds"]["generated"] <= document["sds"]["most"] == pytest.approx(np.log(3))
     assert document["summary"]["lowest_category"] in ("rabbit", "flower", "cat")
     assert json.loads(result.run.metrics_path.read_text())["per_category"].keys() == document["per_category"].keys()
+    page = (result.run.root / "index.html").read_text()  # the run page: a row per category
+    assert "each category (3)" in page and "<th>flower</th>" in page and "real cs" in page
     # the command line: the same judge, from the cache it was saved in
     code = cli.main(["evaluate", "--run", str(result.run.root), "--categories", "cat,flower,rabbit",
                      "--drawings-per-category", "450", "--classifier-epochs", "2", "--samples", "40",
