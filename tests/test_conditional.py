@@ -229,3 +229,36 @@ def test_export_of_a_conditional_generator_takes_noise_and_label(trained, tmp_pa
     labels = tf.constant([2, 0, 1], tf.int32)
     expected = sampling.load_generator(result.run.root)([noise, labels], training=False).numpy()
     np.testing.assert_allclose(loaded.serve([noise, labels]).numpy(), expected, atol=1e-5)
+
+
+def test_the_comparison_study_measures_both_the_same_way(trained, tmp_path, quickdraw_mirror):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sketchdraw import dcgan
+
+    config, result = trained
+    single = dcgan.resolve("rabbit_small", category="cat", name="cat", limit=96, epochs=2, quality_every=0,
+                           keep_best=False, checkpoint_every=2, runs_dir=str(tmp_path), progress=False,
+                           mirror=str(quickdraw_mirror))
+    dcgan.train(single)
+    table = tmp_path / "comparison.md"
+    study = Path(__file__).resolve().parents[1] / "studies" / "conditional_vs_single.py"
+    done = subprocess.run([sys.executable, str(study), str(result.run.root), "--single", f"cat={tmp_path / 'cat'}",
+                           "--draws", "2", "--samples", "40", "--classifier-categories", "rabbit,flower,cat",
+                           "--classifier-drawings", "450", "--classifier-epochs", "2", "--write", str(table)],
+                          capture_output=True, text=True, timeout=900, cwd=tmp_path,
+                          env={**os.environ, "SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror),
+                               "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = table.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| cat |")]
+    assert len(rows) == 1 and len(rows[0].split("|")) == 13
+    # the conditional run saw 3 x 96 drawings per epoch, as long as the single run: 3x its images
+    conditional_seen = int(result.run.read_history()[-1]["epoch"]) * (288 // 32 * 32)
+    assert f"the conditional run {conditional_seen:,}" in text and "single runs 192 together" in text
+    bad = subprocess.run([sys.executable, str(study), str(result.run.root), "--single", "cat"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert bad.returncode != 0 and "--single takes CATEGORY=RUN" in bad.stderr
