@@ -93,6 +93,7 @@ def test_bad_settings_are_refused_by_name(changes, message):
         conditional.resolve("doodles3", **changes)
 
 
+@pytest.mark.slow  # papermill / a study script in a subprocess: ~40 s
 def test_make_run_trains_the_conditional_notebook(tmp_path, quickdraw_mirror):
     import os
     import subprocess
@@ -231,6 +232,7 @@ def test_export_of_a_conditional_generator_takes_noise_and_label(trained, tmp_pa
     np.testing.assert_allclose(loaded.serve([noise, labels]).numpy(), expected, atol=1e-5)
 
 
+@pytest.mark.slow  # papermill / a study script in a subprocess: ~40 s
 def test_the_comparison_study_measures_both_the_same_way(trained, tmp_path, quickdraw_mirror):
     import os
     import subprocess
