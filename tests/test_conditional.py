@@ -86,7 +86,7 @@ def test_the_projection_discriminator_judges_the_pair():
     ({"categories": "rabbit,unicornz"}, "unicornz"),
     ({"loss": "wgan_gp"}, "two inputs"),
     ({"limit": 0}, "drawings per category"),
-    ({"embedding_dim": 0}, "embedding_dim must be at least 1"),
+    ({"noise_dim": 0}, "noise_dim must be at least 1"),
 ])
 def test_bad_settings_are_refused_by_name(changes, message):
     with pytest.raises(ValueError, match=message):

@@ -22,9 +22,8 @@ def conditional_notebook() -> NotebookBuilder:
 # One generator, many categories: a class-conditional GAN on Quick, Draw!
 
 The other doodle notebook trains one network per category. Here one **generator** learns
-{len(many.category_list)} categories at once: it is given a category label beside its noise (a
-learned embedding of the label), and the **discriminator** judges each drawing *as a drawing of its
-label* (a projection discriminator, Miyato & Koyama 2018). Asking for "rabbit" then draws a rabbit,
+{len(many.category_list)} categories at once: its noise is scaled by a learned embedding of the
+category's label, and the **discriminator** judges each drawing *as a drawing of its label* (a projection discriminator, Miyato & Koyama 2018). Asking for "rabbit" then draws a rabbit,
 and the categories share what doodles have in common: strokes, closed shapes, faces.
 
 The recipe is `rabbit_small`'s (docs/small-data.md): UpSampling2D networks, batch

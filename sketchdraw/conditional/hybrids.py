@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-EMBEDDING_LAYER = "label_embedding"
+from sketchdraw.conditional.networks import EMBEDDING_LAYER
 
 
 def run_categories(run_dir) -> list[str]:
@@ -31,14 +31,17 @@ def run_categories(run_dir) -> list[str]:
 
 def embedding_generator(generator):
     """A model of (noise, an embedding vector) that draws what `generator` draws from (noise,
-    label) when given the label's embedding: the generator's own layers after the embedding."""
+    label) when given the label's embedding: the generator's own layers from where the embedding
+    meets the noise on."""
     import keras
+
+    from sketchdraw.conditional.networks import JOIN_LAYER
 
     embedding = generator.get_layer(EMBEDDING_LAYER)
     noise = keras.Input(shape=(int(generator.inputs[0].shape[-1]),), name="noise")
     vector = keras.Input(shape=(int(embedding.output_dim),), name="embedding")
     layers = generator.layers
-    joined = next(index for index, layer in enumerate(layers) if isinstance(layer, keras.layers.Concatenate))
+    joined = [layer.name for layer in layers].index(JOIN_LAYER)
     x = layers[joined]([noise, vector])
     for layer in layers[joined + 1:]:
         x = layer(x)

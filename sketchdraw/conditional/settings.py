@@ -1,7 +1,7 @@
 """The class-conditional doodle family's settings (`ConditionalConfig`) and presets.
 
 One generator and one discriminator learn many Quick, Draw! categories at once: the generator
-draws from noise and a category label (a learned embedding of the label joined to the noise),
+draws from noise and a category label (the noise scaled by a learned embedding of the label),
 the discriminator judges a drawing as a drawing of that category (a projection discriminator,
 Miyato & Koyama 2018: its logit adds the inner product of the label's embedding with the
 drawing's features). The small-data lessons of `rabbit_small` carry over: upsample-and-convolve
@@ -43,7 +43,6 @@ class ConditionalConfig(Settings, ScalingSettings):
     augment: str = "page_translation"  # DiffAugment policy before the discriminator; empty: off
     # model
     noise_dim: int = 100  # length of the noise vector
-    embedding_dim: int = 32  # length of the generator's learned label embedding, joined to the noise
     truncation: float = 0.0  # > 0: sampled drawings keep each noise value within t std
     # optimisation
     epochs: int = 60  # total epochs; a rerun with more continues the run
@@ -74,7 +73,7 @@ class ConditionalConfig(Settings, ScalingSettings):
         from sketchdraw.sampling import check_truncation
 
         self.check_types()
-        for name in ("epochs", "batch_size", "noise_dim", "embedding_dim", "checkpoint_every", "grid_columns"):
+        for name in ("epochs", "batch_size", "noise_dim", "checkpoint_every", "grid_columns"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.limit is not None and self.limit < 1:
