@@ -197,6 +197,21 @@ def _written_folder(shared: RunFolder, chief: bool) -> Iterator[RunFolder]:
 
 
 # -- small helpers every family's build uses -------------------------------------------------------
+def gan_checkpoint(generator, discriminator, generator_optimizer, discriminator_optimizer, ema=None,
+                   **others) -> dict:
+    """What a one-generator, one-discriminator run's checkpoint holds, by name: both networks, the
+    optimizers as a checkpoint keeps them (`scaling.inner_optimizer`), the moving average's copy
+    when there is one (`ema`, a GeneratorEMA), and `others` (fixed noise, counters, random state)."""
+    from sketchdraw.scaling import inner_optimizer
+
+    tracked = dict(generator=generator, discriminator=discriminator,
+                   generator_optimizer=inner_optimizer(generator_optimizer),
+                   discriminator_optimizer=inner_optimizer(discriminator_optimizer), **others)
+    if ema is not None:
+        tracked["ema_generator"] = ema.model
+    return tracked
+
+
 def adam(learning_rate: float, beta_1: float, model, beta_2: float = 0.999):
     import keras
 

@@ -23,7 +23,6 @@ from sketchdraw.conditional.networks import (
 from sketchdraw.conditional.settings import ConditionalConfig
 from sketchdraw.conditional.step import ConditionalStepOptions, make_conditional_train_steps
 from sketchdraw.loop import EpochCallback, run_epoch
-from sketchdraw.scaling import inner_optimizer
 
 EMA_REFRESH_PER_CATEGORY = 16  # drawings per category whose activations give the average its statistics
 EMA_REFRESH_STEPS = 100  # at least this many steps between refreshes
@@ -100,14 +99,10 @@ class ConditionalRun(skeleton.FamilyRun):
             after_generator_update=self.ema.update if self.ema is not None else None)
         self.steps_per_epoch = len(self.images) // devices.global_batch
         self.refresh_every = max(1, math.ceil(EMA_REFRESH_STEPS / self.steps_per_epoch))
-        tracked = dict(generator=self.generator, discriminator=self.discriminator,
-                       generator_optimizer=inner_optimizer(generator_optimizer),
-                       discriminator_optimizer=inner_optimizer(discriminator_optimizer),
-                       fixed_noise=self.fixed_noise, batches_done=self.batches_done,
-                       label_generator=label_generator, noise_generator=noise_generator)
-        if self.ema is not None:
-            tracked["ema_generator"] = self.ema.model
-        return tracked
+        return skeleton.gan_checkpoint(self.generator, self.discriminator, generator_optimizer,
+                                       discriminator_optimizer, self.ema, fixed_noise=self.fixed_noise,
+                                       batches_done=self.batches_done, label_generator=label_generator,
+                                       noise_generator=noise_generator)
 
     def epochs_from(self, first_epoch: int):
         """Epochs first_epoch + 1, ... of (drawings, labels) batches, each shuffled by (seed, its

@@ -106,14 +106,10 @@ class DCGANRun(skeleton.FamilyRun):
                                         config.generator_learning_rate),
             "discriminator_learning_rate": (inner_optimizer(discriminator_optimizer),
                                             config.discriminator_learning_rate)}
-        tracked = dict(generator=self.generator, discriminator=self.discriminator,
-                       generator_optimizer=inner_optimizer(generator_optimizer),
-                       discriminator_optimizer=inner_optimizer(discriminator_optimizer),
-                       fixed_noise=self.fixed_noise, batches_done=self.batches_done,
-                       label_generator=label_generator, noise_generator=noise_generator)
-        if self.ema is not None:
-            tracked["ema_generator"] = self.ema.model
-        return tracked
+        return skeleton.gan_checkpoint(self.generator, self.discriminator, generator_optimizer,
+                                       discriminator_optimizer, self.ema, fixed_noise=self.fixed_noise,
+                                       batches_done=self.batches_done, label_generator=label_generator,
+                                       noise_generator=noise_generator)
 
     def save_reals(self, run: RunFolder) -> None:
         reals = skeleton.pick_rows(self.images, 64, self.config.seed).reshape(-1, *self.image_shape)
