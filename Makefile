@@ -28,6 +28,8 @@ WORKERS ?=
 PER_CATEGORY ?=
 DRAWS ?=
 RESAMPLES ?=
+JUDGE_DATA ?=
+JUDGE_FOLDERS ?=
 TRUNCATION ?=
 RUNS ?= runs
 # sample parameters
@@ -40,7 +42,7 @@ WEIGHT ?=
 # Every other target reads its variables from the environment too ("$$RUN" is expanded by the
 # shell, which never runs a command found in a value): exported, and passed by name below.
 export CATEGORY INPUT DIRECTION SKETCH CATEGORIES QUICK SETTINGS SEEDS IMAGES WORKERS PER_CATEGORY
-export DRAWS RESAMPLES TRUNCATION RUNS RUN N WHAT PORT HYBRID WEIGHT
+export DRAWS RESAMPLES TRUNCATION RUNS RUN N WHAT PORT HYBRID WEIGHT JUDGE_DATA JUDGE_FOLDERS
 # $(call opt,--flag,NAME): `--flag "$NAME"` when NAME is set and not empty, else nothing
 opt = $${$(2):+$(1) "$$$(2)"}
 
@@ -54,6 +56,7 @@ help:
 	@echo "make sample RUN=runs/rabbit N=1000 [TRUNCATION=t]   t: noise kept within t std (0: off)"
 	@echo "make sample RUN=runs/doodles3 [CATEGORY=cat | HYBRID=cat,rabbit WEIGHT=0.5]   a conditional run's category, or a blend of two"
 	@echo "make evaluate RUN=runs/rabbit [CATEGORIES=a,b,c DRAWS=n TRUNCATION=t RESAMPLES=n]   FID, KID, CS, GD, memorisation with 95% intervals -> metrics.json"
+	@echo "make evaluate RUN=runs/vangogh [DRAWS=n JUDGE_DATA=root | JUDGE_FOLDERS=name=dir,...]   a painting run against its held-out paintings (+ SWD)"
 	@echo "make run EXPERIMENT=photo2vangogh DOMAIN_X=photos DOMAIN_Y=paintings   a CycleGAN"
 	@echo "make translate RUN=runs/photo2vangogh INPUT=photo.jpg [DIRECTION=x2y|y2x]"
 	@echo "make run EXPERIMENT=faces_sketch2photo DATA=root   sketch to image (root/sketch, root/photo)"
@@ -95,7 +98,8 @@ translate: $(STAMP)
 evaluate: $(STAMP)
 	$(BIN)/python -m sketchdraw evaluate --run "$$RUN" $(call opt,--categories,CATEGORIES) \
 		$(call opt,--drawings-per-category,PER_CATEGORY) $(call opt,--draws,DRAWS) \
-		$(call opt,--truncation,TRUNCATION) $(call opt,--resamples,RESAMPLES)
+		$(call opt,--truncation,TRUNCATION) $(call opt,--resamples,RESAMPLES) \
+		$(call opt,--judge-data,JUDGE_DATA) $(call opt,--judge-folders,JUDGE_FOLDERS)
 
 draw: $(STAMP)
 	$(BIN)/python -m sketchdraw draw --run "$$RUN" --sketch $$SKETCH

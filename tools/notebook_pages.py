@@ -126,7 +126,7 @@ display.show_run(result.run.root)
 WIKIART = SettingsNotebook(
     family="dcgan", file="wikiart_dcgan.ipynb", experiment="vangogh",
     example="make run EXPERIMENT=vangogh DATA=path/to/vangogh",
-    imports=("dcgan", "display"))
+    imports=("dcgan", "display", "quality"))
 
 
 def wikiart_dcgan() -> NotebookBuilder:
@@ -175,9 +175,19 @@ display.show_grid(images[:32], columns=8, invert=False, scale=2)
 
 The newest grid replaces the previous one after each epoch. `history.csv` records the losses and,
 as the paper measured by hand, the discriminator's accuracy on each batch *before* its update.
+
+With `quality_every` = K, every K epochs a few hundred paintings are measured by the painting judge
+(a small CNN the project trains once on the shared image folders, docs/painting-quality.md): the
+share it recognises as the run's folder and KID to the held-out paintings (`held_out_share`) go
+into `history.csv` and `quality.png`; with `keep_best`, `generator.keras` is the measured epoch
+chosen at the end. `make evaluate` measures the finished run the same way, with SWD beside them.
 """)
     code("""
-result = dcgan.train(config, images=images, callbacks=[display.live_epoch_grid(width=384)])
+callbacks = [display.live_epoch_grid(width=384)]
+if config.quality_every:  # keep_best: generator.keras becomes the measured epoch chosen at the end
+    callbacks.append(quality.quality_callback(config, every=config.quality_every,
+                                              keep_best=config.keep_best))
+result = dcgan.train(config, images=images, callbacks=callbacks)
 """)
 
     md("""

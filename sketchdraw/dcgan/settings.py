@@ -42,6 +42,7 @@ class RunConfig(Settings, ScalingSettings):
     data: str | None = None  # paintings: the image folder
     image_size: int = 28  # paintings: square size the images are cropped/resized to
     fit: str = "crop"  # paintings: "crop" or "pad" to a square
+    held_out_share: float = 0.0  # paintings: share of the folder kept unseen by both networks, for make evaluate
     flip: bool = False  # random left-right flips (seed 004's augmentation)
     augment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"; empty: off
     # model
@@ -78,7 +79,7 @@ class RunConfig(Settings, ScalingSettings):
     seed: int = 0  # random seed: weights, noise, data order
     # bookkeeping
     checkpoint_every: int = 5  # epochs between checkpoints (resume points)
-    quality_every: int = 0  # > 0: CS and KID every K epochs into history.csv (a multiple of checkpoint_every)
+    quality_every: int = 0  # > 0: CS and KID every K epochs into history.csv (a multiple of checkpoint_every; paintings: with held_out_share)
     keep_best: bool = False  # with quality_every: generator.keras is the measured epoch of lowest KID (or see below)
     keep_best_tolerance: float = 0.0  # > 0: of the epochs with KID within this fraction of the lowest, the highest CS
     grid_size: int = 4  # the epoch grid shows grid_size x grid_size drawings from fixed noise
@@ -126,9 +127,12 @@ class RunConfig(Settings, ScalingSettings):
             raise ValueError(f"quality_every={self.quality_every} is not a multiple of checkpoint_every="
                              f"{self.checkpoint_every}: the quality is measured at checkpoint epochs, where "
                              "the generator shown is the one the checkpoint keeps")
-        if self.quality_every and self.source != "quickdraw":
-            raise ValueError("quality_every measures Quick, Draw! numpy_bitmap runs only (the judge is a "
-                             f"Quick, Draw! classifier); source {self.source!r} has no quality curve")
+        if self.quality_every and self.source == "strokes":
+            raise ValueError("quality_every measures numpy_bitmap doodle runs and painting runs; source "
+                             "'strokes' has no quality curve (its drawings are not the judge's files)")
+        if self.quality_every and self.source == "paintings" and not self.held_out_share:
+            raise ValueError("quality_every on a painting run measures against paintings that neither "
+                             "network saw: set held_out_share too (0.1, the painting presets' value)")
         check_best_tolerance(self.keep_best_tolerance)
         if self.keep_best and not self.quality_every:
             raise ValueError("keep_best picks the measured epoch of lowest KID: set quality_every too "
@@ -166,6 +170,10 @@ class RunConfig(Settings, ScalingSettings):
             from sketchdraw.quickdraw import check_category
 
             check_category(self.category)
+            if self.held_out_share:
+                raise ValueError(f"held_out_share={self.held_out_share} holds out part of a painting "
+                                 "folder; a doodle run keeps drawings unseen with limit= instead "
+                                 "(e.g. limit=450): leave held_out_share at 0")
             if self.image_size != 28:
                 raise ValueError(f"Quick, Draw! drawings are 28x28; image_size must be 28, "
                                  f"got {self.image_size}")
@@ -175,6 +183,9 @@ class RunConfig(Settings, ScalingSettings):
                                  "(e.g. DATA=path/to/wikiart/vangogh)")
             if self.fit not in ("crop", "pad"):
                 raise ValueError(f"fit must be 'crop' or 'pad', got {self.fit!r}")
+            from sketchdraw.paintings import check_held_out_share
+
+            check_held_out_share(self.held_out_share)
         else:
             raise ValueError(unknown_name_message("data source", self.source,
                                                   ["quickdraw", "strokes", "paintings"]))
@@ -225,11 +236,15 @@ for _category in ("cat", "dog"):
 # Seed 004 ("Coding Art with DCGANs"): 64x64 RGB paintings, its two layer tables (`wikiart64`),
 # Adam with generator learning rate 0.00015 and discriminator 0.002, batch 64, 175 epochs, and
 # labels drawn as continuous values ("noisy"). The seed does not give Adam's beta1: 0.5, the DCGAN
-# paper's value, is used. The data folder is a parameter (DATA=...); see the README.
+# paper's value, is used. The data folder is a parameter (DATA=...); see the README. Beyond the
+# seed: a tenth of the folder is held out (held_out_share), so `make evaluate` has real paintings
+# that neither network saw to read its numbers against (docs/painting-quality.md). The class
+# default stays 0, so a run folder saved before the setting existed reads as what it was: trained
+# on every painting.
 _WIKIART = dict(source="paintings", category="", model="wikiart64", image_size=64, batch_size=64,
                 epochs=175, generator_learning_rate=1.5e-4, discriminator_learning_rate=2e-3,
                 generator_beta1=0.5, discriminator_beta1=0.5, label_treatment="noisy",
-                grid_size=4, checkpoint_every=5)
+                grid_size=4, checkpoint_every=5, held_out_share=0.1)
 for _experiment, _changes in {
     "vangogh": {},
     "vangogh_flip": {"flip": True},

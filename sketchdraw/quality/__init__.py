@@ -1,4 +1,5 @@
-"""How well a run draws: metrics, the judge, evaluate, the quality curve, keep_best, comparison.
+"""How well a run draws: metrics, the judges (doodles, paintings), evaluate, the quality curve,
+keep_best, comparison.
 Never imports the training code: the skeleton hands the curve the generator an epoch ends with."""
 
 from sketchdraw.dcgan.keep_best import (  # noqa: F401
@@ -38,6 +39,11 @@ from sketchdraw.quality.judge import (  # noqa: F401
     domain_classifier,
     load_run_config,
     reference_drawings,
+)
+from sketchdraw.quality.painting_evaluation import (  # noqa: F401
+    evaluate_paintings,
+    format_painting_table,
+    is_painting_run,
 )
 from sketchdraw.quality.per_category import (  # noqa: F401
     evaluate_conditional,

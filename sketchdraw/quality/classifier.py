@@ -17,7 +17,9 @@ Measured over the shared 35 categories (the first 5,000 of each file, the last 4
 see `docs/small-data.md`, "The judge".
 
 What it is not: a downloader (callers pass arrays, e.g. from `quickdraw.load_bitmaps`), a metric
-(see `metrics.py`), or an ImageNet network (see `metrics.inception_kid` for paintings).
+(see `metrics.py`), or an ImageNet network (see `metrics.inception_kid` for paintings). The
+painting judge (`painting_judge.py`) is built on the same training and inference code (`fit_classifier`,
+`TrainedClassifier`, `features_and_probabilities`) with its own network, data and split.
 
     trained = train_classifier({"rabbit": rabbits, "cat": cats}, epochs=3)
     folder = trained.save()                     # ~/.cache/sketchdraw/classifier/<key>/
@@ -36,6 +38,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import keras
 import numpy as np
@@ -79,9 +82,14 @@ def classifier_key(arrays_by_category: Mapping[str, np.ndarray], held_out: int,
     The drawings themselves are hashed (blake2b is fast: ~1 s for all 35 shared categories), so a
     classifier trained on the first 1,000 rabbits is never mistaken for one trained on 5,000.
     """
+    return arrays_key(arrays_by_category, [CLASSIFIER_VERSION, held_out, epochs, batch_size, seed,
+                                           learning_rate, feature_units, weight_decay])
+
+
+def arrays_key(arrays_by_category: Mapping[str, np.ndarray], settings: list) -> str:
+    """The folder name "<K>-categories-<hash>": a hash of the JSON `settings` list and of every
+    category's name and array."""
     digest = hashlib.blake2b(digest_size=8)
-    settings = [CLASSIFIER_VERSION, held_out, epochs, batch_size, seed, learning_rate, feature_units,
-                weight_decay]
     digest.update(json.dumps(settings).encode())
     for category in sorted(arrays_by_category):
         array = np.ascontiguousarray(arrays_by_category[category])
@@ -104,25 +112,29 @@ def _as_uint8_bitmaps(array: np.ndarray, name: str) -> np.ndarray:
     return array.reshape(len(array), PIXELS)
 
 
-def to_model_input(images: np.ndarray) -> np.ndarray:
-    """float32 (N, 28, 28, 1) in [-1, 1] from uint8 bitmaps, or from floats already in [-1, 1].
+def to_model_input(images: np.ndarray, image_shape: tuple[int, ...] = IMAGE_SHAPE) -> np.ndarray:
+    """float32 (N, *image_shape) in [-1, 1] from uint8 images, or from floats already in [-1, 1];
+    by default Quick, Draw! bitmaps, (N, 28, 28, 1) from (N, 784) or (N, 28, 28[, 1]).
 
     Generated drawings can be passed straight from a generator (tanh output, [-1, 1]) or as the
     uint8 files saved from it; anything else is refused, because a [0, 1] or [0, 255] float array
     would be silently misread as mostly-ink images.
     """
     images = np.asarray(images)
-    if images.ndim < 2 or images.size != len(images) * PIXELS:
-        raise ValueError(f"expected images of shape (N, 784) or (N, 28, 28[, 1]), got {images.shape}")
+    image_shape = tuple(image_shape)
+    if images.ndim < 2 or images.size != len(images) * int(np.prod(image_shape)):
+        expected = ("(N, 784) or (N, 28, 28[, 1])" if image_shape == IMAGE_SHAPE
+                    else f"(N, {', '.join(str(size) for size in image_shape)})")
+        raise ValueError(f"expected images of shape {expected}, got {images.shape}")
     if images.dtype == np.uint8:
-        return images.reshape((-1, *IMAGE_SHAPE)).astype(np.float32) / 127.5 - 1.0
+        return images.reshape((-1, *image_shape)).astype(np.float32) / 127.5 - 1.0
     if not np.issubdtype(images.dtype, np.floating):
-        raise ValueError(f"expected uint8 bitmaps or floats in [-1, 1], got dtype {images.dtype}")
+        raise ValueError(f"expected uint8 images or floats in [-1, 1], got dtype {images.dtype}")
     if images.size and (images.min() < -1.001 or images.max() > 1.001):
         raise ValueError(
             f"float images must lie in [-1, 1] (the generator's tanh range); got "
-            f"[{images.min():.3g}, {images.max():.3g}]. Pass uint8 bitmaps (0..255) instead.")
-    return images.reshape((-1, *IMAGE_SHAPE)).astype(np.float32)
+            f"[{images.min():.3g}, {images.max():.3g}]. Pass uint8 images (0..255) instead.")
+    return images.reshape((-1, *image_shape)).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -187,16 +199,17 @@ def build_classifier(category_count: int, feature_units: int = 256, augment: boo
 class _EpochProgress(keras.callbacks.Callback):
     """One tqdm bar per epoch showing loss and accuracy (Keras's own bar is noisy in notebooks)."""
 
-    def __init__(self, steps_per_epoch: int, epochs: int):
+    def __init__(self, steps_per_epoch: int, epochs: int, name: str = "classifier"):
         super().__init__()
         self.steps_per_epoch = steps_per_epoch
         self.epochs = epochs
+        self.name = name
         self.bar = None
 
     def on_epoch_begin(self, epoch, logs=None):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=self.steps_per_epoch, desc=f"classifier epoch {epoch + 1}/{self.epochs}",
+        self.bar = tqdm(total=self.steps_per_epoch, desc=f"{self.name} epoch {epoch + 1}/{self.epochs}",
                         unit="batch", leave=True)
 
     def on_train_batch_end(self, batch, logs=None):
@@ -220,14 +233,14 @@ def balanced_order(labels: np.ndarray, epochs: int, seed: int, batch_size: int =
 
 
 def _training_dataset(images: np.ndarray, labels: np.ndarray, order: np.ndarray,
-                      batch_size: int) -> tf.data.Dataset:
+                      batch_size: int, image_shape: tuple[int, ...] = IMAGE_SHAPE) -> tf.data.Dataset:
     """Batches of rows in `order`, gathered and scaled to [-1, 1] per batch: never a float copy of everything."""
     images = tf.constant(images)
     labels = tf.constant(labels)
 
     def gather_batch(indices):
         batch = tf.cast(tf.gather(images, indices), tf.float32) / 127.5 - 1.0
-        return tf.reshape(batch, (-1, *IMAGE_SHAPE)), tf.gather(labels, indices)
+        return tf.reshape(batch, (-1, *image_shape)), tf.gather(labels, indices)
 
     return (tf.data.Dataset.from_tensor_slices(order)
             .batch(batch_size)
@@ -242,6 +255,11 @@ def _training_dataset(images: np.ndarray, labels: np.ndarray, order: np.ndarray,
 @dataclass
 class TrainedClassifier:
     """The model, its categories, and how well it does on drawings it never saw."""
+
+    # What `info()` records as the recipe's version, and the cache folder `save` writes under:
+    # the painting judge, a subclass, has its own of both.
+    VERSION: ClassVar[int] = CLASSIFIER_VERSION
+    CACHE_FOLDER: ClassVar[str] = "classifier"
 
     model: keras.Model
     categories: list[str]
@@ -264,7 +282,7 @@ class TrainedClassifier:
 
     def info(self) -> dict:
         return {
-            "classifier_version": CLASSIFIER_VERSION,
+            "classifier_version": type(self).VERSION,
             "key": self.key,
             "categories": self.categories,
             "counts": self.counts,
@@ -278,8 +296,8 @@ class TrainedClassifier:
 
     def save(self, cache_dir: str | os.PathLike | None = None) -> Path:
         """Write `model.keras`, `held_out.npz`, then `info.json` (last: its presence marks a
-        complete folder) to `<cache>/classifier/<key>/`; returns that folder."""
-        folder = Path(cache_dir or default_cache_dir()) / "classifier" / (self.key or "unnamed")
+        complete folder) to `<cache>/classifier/<key>/` (CACHE_FOLDER); returns that folder."""
+        folder = Path(cache_dir or default_cache_dir()) / type(self).CACHE_FOLDER / (self.key or "unnamed")
         folder.mkdir(parents=True, exist_ok=True)
         # Keras wants a path ending in .keras; save beside the target, then write the bytes atomically.
         with tempfile.TemporaryDirectory(dir=folder, prefix=".saving-") as scratch:
@@ -351,34 +369,55 @@ def train_classifier(arrays_by_category: Mapping[str, np.ndarray], held_out: int
 
     keras.utils.set_random_seed(seed)
     model = build_classifier(len(categories), feature_units)
-    steps_per_epoch = -(-len(train_labels) // batch_size)
+    fit_classifier(model, train_images, train_labels, epochs, batch_size, seed, learning_rate,
+                   weight_decay, progress)
+    held_out_accuracy, per_category_accuracy = held_out_accuracies(model, arrays, held_out_indices)
+
+    return TrainedClassifier(
+        model=model, categories=categories, held_out_indices=held_out_indices,
+        held_out_accuracy=held_out_accuracy, per_category_accuracy=per_category_accuracy,
+        counts=counts, epochs=epochs, seed=seed,
+        key=classifier_key(arrays, held_out, epochs, batch_size, seed, learning_rate, feature_units,
+                           weight_decay))
+
+
+def fit_classifier(model: keras.Model, train_images: np.ndarray, train_labels: np.ndarray, epochs: int,
+                   batch_size: int, seed: int, learning_rate: float = DEFAULT_LEARNING_RATE,
+                   weight_decay: float = DEFAULT_WEIGHT_DECAY, progress: bool = True,
+                   steps_per_epoch: int | None = None, name: str = "classifier") -> None:
+    """Train `model` (logits) on uint8 `train_images` with int `train_labels`: class-balanced
+    batches (`balanced_order`), AdamW with a cosine decay to 0, one tqdm bar per epoch.
+    `steps_per_epoch` None: one pass's worth of batches (ceil(N / batch_size))."""
+    if steps_per_epoch is None:
+        steps_per_epoch = -(-len(train_labels) // batch_size)
     # Decaying to zero makes the last epochs settle instead of ending on a noisy step: with few
     # epochs, a constant rate left per-category accuracy swinging by 30 points between seeds.
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps_per_epoch)
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    order = balanced_order(train_labels, epochs, seed, batch_size)
-    dataset = _training_dataset(train_images, train_labels, order, batch_size)
-    callbacks = [_EpochProgress(steps_per_epoch, epochs)] if progress else []
+    # balanced_order's epochs are of ceil(N / batch_size) batches; ask for enough of them.
+    order_epochs = -(-epochs * steps_per_epoch // -(-len(train_labels) // batch_size))
+    order = balanced_order(train_labels, order_epochs, seed, batch_size)
+    dataset = _training_dataset(train_images, train_labels, order, batch_size, tuple(model.input_shape[1:]))
+    callbacks = [_EpochProgress(steps_per_epoch, epochs, name)] if progress else []
     model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=0, callbacks=callbacks,
               shuffle=False)
 
+
+def held_out_accuracies(model, arrays: Mapping[str, np.ndarray],
+                        held_out_indices: Mapping[str, np.ndarray]) -> tuple[float, dict[str, float]]:
+    """(accuracy over every held-out item, {category: accuracy on its held-out items}); the
+    categories are `arrays`' keys in order, label i being the i-th."""
     per_category_accuracy = {}
     correct = total = 0
-    for label, category in enumerate(categories):
+    for label, category in enumerate(arrays):
         predicted = predict_categories(model, arrays[category][held_out_indices[category]])
         hits = int(np.sum(predicted == label))
         per_category_accuracy[category] = hits / len(predicted)
         correct += hits
         total += len(predicted)
-
-    return TrainedClassifier(
-        model=model, categories=categories, held_out_indices=held_out_indices,
-        held_out_accuracy=correct / total, per_category_accuracy=per_category_accuracy,
-        counts=counts, epochs=epochs, seed=seed,
-        key=classifier_key(arrays, held_out, epochs, batch_size, seed, learning_rate, feature_units,
-                           weight_decay))
+    return correct / total, per_category_accuracy
 
 
 def load_or_train(arrays_by_category: Mapping[str, np.ndarray], cache_dir: str | os.PathLike | None = None,
@@ -419,7 +458,7 @@ def features_and_probabilities(classifier, images: np.ndarray,
     from inference passes in batches (no gradients, batch norm and augmentation in inference mode)."""
     model = _keras_model(classifier)
     two_headed = keras.Model(model.input, [model.get_layer(FEATURES_LAYER).output, model.outputs[0]])
-    inputs = to_model_input(images)
+    inputs = to_model_input(images, tuple(model.input_shape[1:]))
     feature_batches, probability_batches = [], []
     for start in range(0, len(inputs), batch_size):
         batch = inputs[start:start + batch_size]
@@ -440,7 +479,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def features(classifier, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Penultimate activations (N, D) for uint8 bitmaps or floats in [-1, 1]."""
+    """Penultimate activations (N, D) for uint8 images or floats in [-1, 1]."""
     return features_and_probabilities(classifier, images, batch_size)[0]
 
 

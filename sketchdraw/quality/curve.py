@@ -1,4 +1,4 @@
-"""The quality curve: CS and KID while a doodle run trains, as an ordinary epoch callback.
+"""The quality curve: CS and KID while a DCGAN run trains, as an ordinary epoch callback.
 
 `quality_callback(config, every=K)` is handed each epoch's end (`loop.EpochEnd`, with the generator
 the grid was drawn with) and, every K epochs and at the last, writes `cs` and `kid_mean` (with
@@ -9,6 +9,10 @@ with `keep_best` it also saves that epoch's generator (`generators/`) for
 KID is measured against real drawings that neither network trained on (`judge.reference_drawings`,
 the same ones `make evaluate` holds up as the real row), not the run's training drawings: against
 those, a generator that drifts towards copying its 450 training drawings would look better.
+
+A painting run (source "paintings", with a `held_out_share`) is measured the same way by the
+painting judge (`painting_judge.py`): "CS" is the share it recognises as the run's folder, KID is
+against the held-out paintings, both as `make evaluate` measures them.
 """
 
 from __future__ import annotations
@@ -37,12 +41,15 @@ QUALITY_NOISE_SEED = 1_000
 # Drawings per point of the quality curve. A CS of 0.65 from n drawings moves by sqrt(0.65 * 0.35 / n):
 # 0.021 at 500, as far as the curve moves in 100 epochs late in a run; 0.011 at 2,000. About 2 s on 2 cores.
 QUALITY_SAMPLES = 2_000
+# Paintings per point: 64x64 colour images cost ~20x a drawing to draw and judge; the reference is
+# ~40 held-out paintings, so more generated ones narrow KID's interval little.
+PAINTING_CURVE_SAMPLES = 400
 # Bootstrap resamples per point (CS and KID only: about 1 s more per point).
 CURVE_RESAMPLES = 100
 CURVE_FIGURES = ("cs", "kid_mean")
 
 
-def quality_callback(config: RunConfig, every: int = 5, samples: int = QUALITY_SAMPLES, classifier=None,
+def quality_callback(config: RunConfig, every: int = 5, samples: int | None = None, classifier=None,
                      classifier_categories=None, drawings_per_category: int | None = None,
                      classifier_epochs: int = DEFAULT_CLASSIFIER_EPOCHS, kid_subsets: int = 20,
                      seed: int = 0, cache=None, progress: bool = True, keep_best: bool = False) -> Callable:
@@ -55,6 +62,8 @@ def quality_callback(config: RunConfig, every: int = 5, samples: int = QUALITY_S
     `every` must be a multiple of `config.checkpoint_every`: the measured epochs are checkpoint
     epochs, whose generator (the averaged one's batch norm statistics refreshed) a resumed run
     continues from. KID is measured against the real drawings neither network trained on.
+    `samples` None: QUALITY_SAMPLES drawings, or PAINTING_CURVE_SAMPLES paintings. A painting run's
+    `classifier` is a painting judge (None: the cached one `make evaluate` uses).
     """
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise ValueError(f"every must be a positive whole number of epochs, got {every!r}")
@@ -63,6 +72,9 @@ def quality_callback(config: RunConfig, every: int = 5, samples: int = QUALITY_S
                          "the quality is measured at checkpoint epochs; "
                          f"use every={config.checkpoint_every * max(1, every // config.checkpoint_every)} "
                          f"or checkpoint_every={every}")
+    paintings = config.source == "paintings"
+    if samples is None:
+        samples = PAINTING_CURVE_SAMPLES if paintings else QUALITY_SAMPLES
     state: dict = {"classifier": classifier}
 
     def measure(end: EpochEnd) -> None:
@@ -73,7 +85,12 @@ def quality_callback(config: RunConfig, every: int = 5, samples: int = QUALITY_S
         from sketchdraw.dcgan.data import load_training_images
         from sketchdraw.quality import classifier as classifier_module
 
-        if "training_images" not in state:
+        if paintings and "reference" not in state:
+            from sketchdraw.quality.painting_evaluation import painting_curve_reference
+
+            state["classifier"], _, state["reference"] = painting_curve_reference(
+                config, cache, state["classifier"], progress)
+        if "training_images" not in state and not paintings:
             state["training_images"] = load_training_images(dataclasses.replace(config, progress=False))
         if state["classifier"] is None:
             categories = choose_categories(config.category, classifier_categories, config.mirror, cache)
@@ -99,7 +116,7 @@ def quality_callback(config: RunConfig, every: int = 5, samples: int = QUALITY_S
         if progress:
             print(f"epoch {epoch}: CS {quality['cs']:.3f} [{quality['cs_low']:.3f}, {quality['cs_high']:.3f}], "
                   f"KID {quality['kid_mean']:.4f} [{quality['kid_low']:.4f}, {quality['kid_high']:.4f}] "
-                  "against held-out real drawings", flush=True)
+                  f"against held-out real {'paintings' if paintings else 'drawings'}", flush=True)
 
     return measure
 
@@ -109,18 +126,26 @@ def measure_point(generator, trained, reference_features, config: RunConfig, sam
     """One point of the quality curve: CS and KID of `samples` drawings of `generator` (noise seed
     QUALITY_NOISE_SEED + seed) against `reference_features` (the held-out real drawings), with
     their bootstrap intervals; {"cs", "kid_mean", "cs_low", "cs_high", "kid_low", "kid_high"}.
-    What the callback writes, and what a study recomputes from a saved generator."""
+    What the callback writes, and what a study recomputes from a saved generator. A painting run's
+    `trained` is its painting judge, and CS the share recognised as the run's folder."""
     from sketchdraw import sampling
     from sketchdraw.quality import classifier as classifier_module
     from sketchdraw.quality import intervals, metrics
 
     generated = sampling.generate(generator, samples, seed=QUALITY_NOISE_SEED + seed,
                                   truncation=config.truncation)
-    features, probabilities = classifier_module.features_and_probabilities(trained, generated)
+    if config.source == "paintings":
+        from sketchdraw.quality.painting_evaluation import judge_target
+        from sketchdraw.quality.painting_judge import judge_features
+
+        features, probabilities = judge_features(trained, generated)
+        target = trained.category_index(judge_target(trained, config.data))
+    else:
+        features, probabilities = classifier_module.features_and_probabilities(trained, generated)
+        target = trained.category_index(config.category)
     subset_size = min(1000, len(features), len(reference_features))
     kid_mean, _ = metrics.kid(features, reference_features, subsets=kid_subsets, subset_size=subset_size,
                               seed=seed)
-    target = trained.category_index(config.category)
     bars = intervals.bootstrap_intervals({"generated": [intervals.item_set(features, probabilities, target)]},
                                          reference_features, figures=CURVE_FIGURES, resamples=resamples,
                                          seed=seed)["generated"]

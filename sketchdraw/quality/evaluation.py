@@ -5,7 +5,8 @@ categories at hand (`judge.domain_classifier`, fed by `partial_downloads.fetch_f
 no whole 100 MB files are needed), draws `samples` drawings with the run's generator, and writes
 `metrics.evaluate_drawings`'s two rows, the generated drawings and real drawings of the same
 category, to `metrics.json`. With `draws=N` the generated row is the mean over N noise draws
-(`measure_draws`), each draw's row kept beside it. Painting runs are not measured here.
+(`measure_draws`), each draw's row kept beside it. Painting runs are measured by
+`painting_evaluation.evaluate_paintings`, with the same rows and format.
 """
 
 from __future__ import annotations

@@ -158,25 +158,44 @@ def _interval(values: np.ndarray, confidence: float) -> list[float] | None:
     return [float(low), float(high)]
 
 
-def resampled_values(rows: Mapping[str, Sequence[ItemSet]], reference_features: np.ndarray,
+def resampled_values(rows: Mapping[str, Sequence[ItemSet]],
+                     reference_features: np.ndarray | Mapping[str, np.ndarray],
                      figures: Sequence[str] = FIGURES, resamples: int = RESAMPLES, seed: int = 0,
                      eps: float = 1e-6) -> dict[str, dict[str, np.ndarray]]:
     """{row: {figure: (1 + resamples,) values}}: index 0 is the figure of the whole sets (each
     row's mean over its item sets), then one value per resample. The reference and every row's
-    items are redrawn together in each resample, so values of two rows at one index are paired."""
+    items are redrawn together in each resample, so values of two rows at one index are paired.
+
+    `reference_features`: one array that every row's FID and KID compare with, or {row: array}
+    when each row has its own (a painting run's generated paintings are compared with the
+    held-out paintings, those with the training paintings); each distinct reference is redrawn
+    once per resample."""
     if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 10:
         raise ValueError(f"resamples must be a whole number >= 10, got {resamples!r}")
     unknown = set(figures) - set(FIGURES)
     if unknown:
         raise ValueError(f"unknown figures {sorted(unknown)}; choose from {list(FIGURES)}")
+    if isinstance(reference_features, Mapping):
+        missing = sorted(set(rows) - set(reference_features))
+        if missing:
+            raise ValueError(f"no reference features for the rows {missing}; give one array for "
+                             "every row, or {row: array} naming each row")
+        reference_of = dict(reference_features)
+    else:
+        reference_of = {name: reference_features for name in rows}
     rng = np.random.default_rng(seed)
-    reference_features = np.asarray(reference_features, dtype=np.float64)
-    reference = _Reference(reference_features, resample_counts(len(reference_features), resamples, rng),
-                           figures, eps)
+    references: dict[int, _Reference] = {}  # by identity: rows given the same array share its redraws
+    for name in rows:
+        features = reference_of[name]
+        if id(features) not in references:
+            features = np.asarray(features, dtype=np.float64)
+            references[id(reference_of[name])] = _Reference(
+                features, resample_counts(len(features), resamples, rng), figures, eps)
     values: dict[str, dict[str, np.ndarray]] = {}
     for name, item_sets in rows.items():
         if not item_sets:
             raise ValueError(f"row {name!r} has no item sets")
+        reference = references[id(reference_of[name])]
         per_set = [_resampled_figures(items, resample_counts(len(items.recognised), resamples, rng),
                                       reference, figures, eps) for items in item_sets]
         values[name] = {figure: np.mean([measured[figure] for measured in per_set], axis=0)
@@ -184,7 +203,8 @@ def resampled_values(rows: Mapping[str, Sequence[ItemSet]], reference_features: 
     return values
 
 
-def bootstrap_intervals(rows: Mapping[str, Sequence[ItemSet]], reference_features: np.ndarray,
+def bootstrap_intervals(rows: Mapping[str, Sequence[ItemSet]],
+                        reference_features: np.ndarray | Mapping[str, np.ndarray],
                         figures: Sequence[str] = FIGURES, resamples: int = RESAMPLES,
                         confidence: float = CONFIDENCE, seed: int = 0, eps: float = 1e-6) -> dict:
     """{row: {figure: [low, high]}} for every row of item sets (several sets = several noise draws,

@@ -37,9 +37,11 @@ def load_run_config(run_dir: str | os.PathLike) -> RunConfig:
                                 "train it first, e.g. `make run NAME=...`")
     config = RunConfig.from_dict(run.load_config(), where=str(run.config_path))
     if config.source != "quickdraw":
+        painting = (" A painting run is measured by quality.evaluate_paintings (make evaluate "
+                    "picks it by itself)." if config.source == "paintings" else "")
         raise ValueError(f"{run.root} trained on {config.source!r} data; only runs on Quick, Draw! "
                          "numpy_bitmap drawings (source 'quickdraw') can be measured here: the real "
-                         "reference row needs the same files the run trained on")
+                         "reference row needs the same files the run trained on." + painting)
     return config
 
 

@@ -415,25 +415,37 @@ def sliced_wasserstein_distance(images_a, images_b, minimum_resolution: int = 16
 # KID with ImageNet InceptionV3 features (paintings), when the weights can be had
 
 
-def inception_features(images, batch_size: int = 32) -> np.ndarray:
-    """2048-d average-pooled InceptionV3 (ImageNet) features of uint8 images at 299x299.
+def inception_network():
+    """The ImageNet InceptionV3 without its top, average-pooled (2048-d), for 299x299 RGB.
 
     Keras downloads the weights once into ~/.keras/models; without network access and without that
     file this raises RuntimeError (SWD needs no weights and works anyway).
     """
     import keras
-    import tensorflow as tf
 
-    images = _as_nhwc(images, "images")
     try:
-        network = keras.applications.InceptionV3(weights="imagenet", include_top=False, pooling="avg",
-                                                 input_shape=(299, 299, 3))
+        return keras.applications.InceptionV3(weights="imagenet", include_top=False, pooling="avg",
+                                              input_shape=(299, 299, 3))
     except Exception as error:  # a failed download and an unreadable file mean the same to the user
         raise RuntimeError(
             "the ImageNet InceptionV3 weights could not be obtained (Keras downloads them once into "
             "~/.keras/models; this machine may have no network access). Copy "
             "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5 there, or use the "
             f"'swd' metric, which needs no pretrained network. Cause: {error}") from error
+
+
+def inception_features(images, batch_size: int = 32, network=None) -> np.ndarray:
+    """2048-d average-pooled InceptionV3 (ImageNet) features of uint8 images at 299x299.
+
+    `network`: an `inception_network()` already built (several image sets, one load of the
+    weights); None builds one, raising RuntimeError when the weights cannot be had.
+    """
+    import keras
+    import tensorflow as tf
+
+    images = _as_nhwc(images, "images")
+    if network is None:
+        network = inception_network()
     outputs = []
     for start in range(0, len(images), batch_size):
         batch = tf.image.resize(tf.cast(images[start:start + batch_size], tf.float32), (299, 299))
@@ -456,8 +468,10 @@ def inception_kid(images_a, images_b, subsets: int = 100, subset_size: int | Non
 # Everything for one category, with the real reference row
 
 
-def _row(probabilities: np.ndarray, item_features: np.ndarray, reference_features: np.ndarray,
-         training_features: np.ndarray, target_index: int, kid_subsets: int, seed: int) -> dict:
+def feature_row(probabilities: np.ndarray, item_features: np.ndarray, reference_features: np.ndarray,
+                training_features: np.ndarray, target_index: int, kid_subsets: int, seed: int) -> dict:
+    """One measured row: count, FID and KID against `reference_features`, CS for `target_index`,
+    GD, and the memorisation distance to `training_features` (a judge's features and probabilities)."""
     kid_mean, kid_std = kid(item_features, reference_features, subsets=kid_subsets, seed=seed)
     return {
         "count": int(len(item_features)),
@@ -509,10 +523,10 @@ def evaluate_drawings(generated_uint8, category: str, classifier, real_held_out_
     measured = {
         "category": category,
         "classifier_key": getattr(classifier, "key", ""),
-        "generated": _row(generated_probabilities, generated_features, training_features,
-                          training_features, target_index, kid_subsets, seed),
-        "real_held_out": _row(held_out_probabilities, held_out_features, training_features,
-                              training_features, target_index, kid_subsets, seed),
+        "generated": feature_row(generated_probabilities, generated_features, training_features,
+                                 training_features, target_index, kid_subsets, seed),
+        "real_held_out": feature_row(held_out_probabilities, held_out_features, training_features,
+                                     training_features, target_index, kid_subsets, seed),
     }
     if keep_items:
         from sketchdraw.quality.intervals import item_set
