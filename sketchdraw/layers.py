@@ -148,3 +148,31 @@ def maybe_spectral(layer: layers.Layer, enabled: bool, power_iterations: int = 1
     if power_iterations < 1:
         raise ValueError(f"power_iterations must be >= 1, got {power_iterations}")
     return layers.SpectralNormalization(layer, power_iterations=power_iterations)
+
+
+# Doubling a feature map's height and width in a generator's decoder.
+UPSAMPLINGS = ("transpose", "resize")
+
+
+def check_upsampling(name: str, where: str = "upsampling") -> str:
+    """`name` if it is one of UPSAMPLINGS, else ValueError naming the choices."""
+    if name not in UPSAMPLINGS:
+        raise ValueError(f"{where} must be 'transpose' (a stride-2 transposed convolution, the seeds') "
+                         f"or 'resize' (nearest-neighbour upsampling then a 3x3 convolution: no "
+                         f"checkerboard), got {name!r}")
+    return name
+
+
+def upsample(x, filters: int, kind: str, name: str):
+    """`x` at twice its height and width with `filters` channels.
+
+    "transpose": a 3x3 stride-2 transposed convolution. Its kernel overlaps unevenly on the output
+    grid (3 is not a multiple of 2), which stamps the checkerboard seen in the seeds' paintings and
+    translations (Odena, Dumoulin & Olah, "Deconvolution and Checkerboard Artifacts", 2016).
+    "resize": nearest-neighbour upsampling, then a 3x3 convolution: every output pixel is made the
+    same way, so no such pattern, for the same number of weights.
+    """
+    if check_upsampling(kind) == "transpose":
+        return layers.Conv2DTranspose(filters, 3, strides=2, padding="same", name=name)(x)
+    x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize")(x)
+    return layers.Conv2D(filters, 3, padding="same", name=name)(x)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-from sketchdraw.layers import make_normalization
+from sketchdraw.layers import check_upsampling, make_normalization, upsample
 from sketchdraw.registry import Registry
 
 CHANNELS = 3
@@ -59,12 +59,15 @@ def _residual_block(x, filters: int, normalization: str, index: int):
 
 
 def cycle_generator(image_size: int = 64, residual_blocks: int = 2, base_filters: int = 64,
-                    normalization: str = "instance", name: str = "cycle_generator") -> keras.Model:
+                    normalization: str = "instance", name: str = "cycle_generator",
+                    upsampling: str = "transpose") -> keras.Model:
     """Images (batch, size, size, 3) in [-1, 1] -> images of the same shape in [-1, 1].
 
     base_filters: channels after the stem (the paper's 64); the encoder doubles them twice (256 at
     a quarter of the image size, where the residual blocks work). Zero "same" padding is used where
     the paper pads by reflection: simpler, and at 64x64 the difference is a thin border.
+    upsampling: how the decoder doubles the size, "transpose" (the paper's) or "resize"
+    (`layers.upsample`: no checkerboard).
     """
     where = "cycle_generator"
     _check_image_size(image_size, 2 ** DOWNSAMPLING_BLOCKS, where)
@@ -73,6 +76,7 @@ def cycle_generator(image_size: int = 64, residual_blocks: int = 2, base_filters
         raise ValueError(f"{where}: residual_blocks must be a whole number >= 0 (the seed used 2), "
                          f"got {residual_blocks!r}")
     make_normalization(normalization)  # an unknown name fails here, before any layer is built
+    check_upsampling(upsampling, f"{where}: upsampling")
 
     inputs = keras.Input(shape=(image_size, image_size, CHANNELS))
     # encoder
@@ -91,8 +95,7 @@ def cycle_generator(image_size: int = 64, residual_blocks: int = 2, base_filters
     # decoder
     for index in range(DOWNSAMPLING_BLOCKS):
         filters //= 2
-        x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same",
-                                   name=f"decoder_{index + 1}")(x)
+        x = upsample(x, filters, upsampling, name=f"decoder_{index + 1}")
         x = _normalize(x, normalization)
         x = layers.Activation("relu")(x)
     x = layers.Conv2D(CHANNELS, 7, padding="same", name="to_image")(x)

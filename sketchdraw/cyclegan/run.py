@@ -80,7 +80,8 @@ class CycleNetworks:
 def build_networks(config: CycleConfig) -> CycleNetworks:
     def generator(name):
         return cycle_models.cycle_generator(config.image_size, config.residual_blocks,
-                                            config.generator_filters, config.normalization, name=name)
+                                            config.generator_filters, config.normalization, name=name,
+                                            upsampling=config.upsampling)
 
     def discriminator(name):
         return cycle_models.build_discriminator(config.discriminator, config.image_size,

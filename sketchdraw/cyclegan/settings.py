@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from sketchdraw import losses, paintings
 from sketchdraw.cyclegan.networks import CYCLE_DISCRIMINATORS
+from sketchdraw.layers import check_upsampling
 from sketchdraw.registry import unknown_name_message
 from sketchdraw.settings import COMMON_RESUMABLE, Presets, ScalingSettings, Settings
 
@@ -35,6 +36,7 @@ class CycleConfig(Settings, ScalingSettings):
     discriminator: str = "patch"  # "patch" (PatchGAN) or "dcgan" (seed 002's reuse)
     discriminator_filters: int = 64  # channels of the discriminator's first layer
     normalization: str = "instance"  # "instance" (the paper's), "batch", "none"
+    upsampling: str = "transpose"  # generator decoder: "transpose" (the paper's) or "resize" (no checkerboard)
     # optimisation
     epochs: int = 20  # total epochs; a rerun with more continues the run
     batch_size: int = 1  # the paper's
@@ -98,6 +100,7 @@ class CycleConfig(Settings, ScalingSettings):
         if self.fit not in paintings.FITS:
             raise ValueError("fit: " + unknown_name_message("fit", self.fit, paintings.FITS))
         CYCLE_DISCRIMINATORS.get(self.discriminator)
+        check_upsampling(self.upsampling)
         losses.get(self.loss)
         from sketchdraw.layers import NORMALIZATIONS
 

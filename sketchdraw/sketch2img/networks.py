@@ -23,7 +23,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from sketchdraw.layers import make_activation
+from sketchdraw.layers import check_upsampling, make_activation, upsample
 
 MRU_NORMALIZATIONS = ("conditional_batch", "batch", "none")
 ENCODER_BLOCKS = 4  # the seed's 4 encoder and 4 decoder blocks: 64 -> 4 -> 64
@@ -232,7 +232,7 @@ def _check_sizes(image_size: int, base_filters: int, num_classes: int) -> None:
 
 
 def sketch_generator(image_size: int = 64, base_filters: int = 64, num_classes: int = 1,
-                     noise_dim: int = 64) -> keras.Model:
+                     noise_dim: int = 64, upsampling: str = "transpose") -> keras.Model:
     """Inputs `[sketch (H, W, 1), noise (noise_dim,), label ()]` -> image (H, W, 3) in [-1, 1].
 
     Widths for base_filters f: encoder MRUs f, 2f, 4f, 8f (each followed by a stride-2 conv of the
@@ -240,10 +240,13 @@ def sketch_generator(image_size: int = 64, base_filters: int = 64, num_classes: 
     by a transposed conv of half the MRU's width that doubles H and W, after which the encoder MRU
     output of that resolution is concatenated (the skip connection); a 3x3 conv to 3 channels and
     tanh. The label's learned embedding, reshaped to a 1 x H x W map, is the first feature map.
+    upsampling "resize" doubles with nearest-neighbour upsampling and a 3x3 conv instead of the
+    transposed conv (`layers.upsample`: no checkerboard).
     """
     _check_sizes(image_size, base_filters, num_classes)
     if not isinstance(noise_dim, int) or noise_dim < 1:
         raise ValueError(f"noise_dim must be a positive integer, got {noise_dim!r}")
+    check_upsampling(upsampling)
     sketch = keras.Input((image_size, image_size, 1), name="sketch")
     noise = keras.Input((noise_dim,), name="noise")
     label = keras.Input((), dtype="int32", name="label")
@@ -272,8 +275,7 @@ def sketch_generator(image_size: int = 64, base_filters: int = 64, num_classes: 
         features = MaskedResidualUnit(width, normalization="conditional_batch",
                                       num_classes=num_classes,
                                       name=f"decoder_mru_{block}")([features, sketch, label])
-        features = layers.Conv2DTranspose(max(1, width // 2), 3, strides=2, padding="same",
-                                          name=f"decoder_upsample_{block}")(features)
+        features = upsample(features, max(1, width // 2), upsampling, name=f"decoder_upsample_{block}")
         features = layers.Concatenate(name=f"skip_{block}")([features, skips[-1 - block]])
 
     image = layers.Conv2D(3, 3, padding="same", name="to_rgb")(features)

@@ -71,7 +71,7 @@ class Sketch2ImgRun(skeleton.FamilyRun):
         devices = self.devices
         with devices.building():
             self.generator = sketch_generator(config.image_size, config.base_filters, num_classes,
-                                              config.noise_dim)
+                                              config.noise_dim, upsampling=config.upsampling)
             self.discriminator = sketch_discriminator(config.image_size, num_classes,
                                                       config.base_filters)
             devices.prepare(self.generator, self.discriminator)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from sketchdraw.layers import check_upsampling
 from sketchdraw.registry import unknown_name_message
 from sketchdraw.settings import COMMON_RESUMABLE, Presets, ScalingSettings, Settings
 from sketchdraw.sketch2img.data import LAYOUTS
@@ -31,6 +32,7 @@ class Sketch2ImgConfig(Settings, ScalingSettings):
     # model
     base_filters: int = 64  # network width (the seed's 64)
     noise_dim: int = 64  # length of the noise vector beside the sketch
+    upsampling: str = "transpose"  # generator decoder: "transpose" (the seed's) or "resize" (no checkerboard)
     # optimisation (the seed's first run: D 2e-4, G 1e-4, batch 16)
     epochs: int = 20  # total epochs; a rerun with more continues the run
     batch_size: int = 16  # pairs per step
@@ -70,6 +72,7 @@ class Sketch2ImgConfig(Settings, ScalingSettings):
                              f"{self.image_size}")
         if self.limit is not None and self.limit < 2:
             raise ValueError(f"limit must be at least 2 pairs or None, got {self.limit}")
+        check_upsampling(self.upsampling)
         if self.layout not in LAYOUTS:
             raise ValueError(unknown_name_message("pair layout", self.layout, LAYOUTS))
         for name in ("generator_learning_rate", "discriminator_learning_rate"):
