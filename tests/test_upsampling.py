@@ -76,3 +76,68 @@ def test_a_resize_cyclegan_trains_and_an_older_run_without_the_setting_reads_as_
     assert settings["upsampling"] == "resize"
     del settings["upsampling"]
     assert cyclegan.CycleConfig.from_dict(settings).upsampling == "transpose"
+
+
+# ----------------------------------------------------------------------------------------------
+# Measuring translations on images the run never trained on (quality.translation)
+
+
+def test_l1_ssim_and_the_interval_of_a_mean():
+    from sketchdraw.quality import translation
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    noise = rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    np.testing.assert_allclose(translation.ssim(images, images), 1.0, atol=1e-5)
+    assert np.all(translation.l1(images, images) == 0)
+    assert np.all(translation.ssim(images, noise) < 0.2)
+    np.testing.assert_allclose(translation.l1(np.zeros_like(images), np.full_like(images, 255)), 1.0)
+    low, high = translation.mean_interval([0.1, 0.2, 0.3, 0.4])
+    assert 0.1 <= low < 0.25 < high <= 0.4
+    with pytest.raises(ValueError, match="same shape|one shape"):
+        translation.ssim(images, images[:2])
+
+
+def test_a_sketch_to_image_run_is_scored_on_its_held_out_pairs(face_pairs, tmp_path):
+    from sketchdraw.quality import translation
+
+    with pytest.raises(ValueError, match="not a finished sketch-to-image run"):
+        translation.sketch_to_photo_scores(tmp_path)
+    config = sketch2img.resolve("faces_sketch2photo", data_root=str(face_pairs), epochs=1, runs_dir=str(tmp_path),
+                                name="tiny", dragan_weight=0.0, diversity_weight=0.0, base_filters=4,
+                                noise_dim=4, batch_size=4, holdout=3, limit=10, progress=False,
+                                perceptual_weight=0.0, upsampling="resize")
+    result = sketch2img.train_sketch2img(config, log=lambda message: None, run_eagerly=True)
+    scores = translation.sketch_to_photo_scores(result.run.root, draws=2)
+    assert scores["pairs"] == 3 and scores["draws"] == 2
+    assert 0 < scores["l1"]["mean"] < 1 and -1 <= scores["ssim"]["mean"] <= 1
+    for figure in ("l1", "ssim"):
+        low, high = scores[figure]["interval"]
+        assert low <= scores[figure]["mean"] <= high
+
+
+def test_a_cyclegan_run_is_scored_on_its_held_out_photos(shared_data, tmp_path):
+    import shutil
+
+    from sketchdraw.quality import painting_judge, translation
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for path in sorted((shared_data / "photos" / "landscapes").iterdir())[:8]:
+        shutil.copy(path, photos / path.name)
+    vangogh = shared_data / "wikiart" / "vangogh"
+    judge = painting_judge.load_or_train_painting_judge(
+        {"photos": photos, "vangogh": vangogh}, held_out_share=0.2, epochs=1, images_per_epoch=64,
+        limit_per_class=16, cache=tmp_path / "cache", progress=False)
+    config = cyclegan.CycleConfig(name="tiny", image_size=32, epochs=1, batch_size=2, checkpoint_every=1,
+                                  grid_examples=2, pool_size=2, residual_blocks=1, generator_filters=4,
+                                  discriminator_filters=4, limit=5, domain_x=str(photos), domain_y=str(vangogh),
+                                  runs_dir=str(tmp_path / "runs"), progress=False)
+    from sketchdraw.cyclegan.run import load_domain
+
+    images_x, _ = load_domain(config.domain_x, config, "photo")
+    cyclegan.train_cycle(config, images_x, images_x)  # what it learns does not matter here
+    scores = translation.cycle_scores(config.run_dir, judge=judge)
+    assert scores["photos"] == 3 and scores["judge_class"] == "vangogh"
+    assert 0 < scores["cycle_error"]["mean"] < 1 and 0 <= scores["recognised"]["mean"] <= 1
+    assert np.isfinite(scores["kid"]) and scores["reference_paintings"] >= 2
