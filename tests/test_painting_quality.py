@@ -243,6 +243,26 @@ def test_the_cli_measures_a_painting_run_and_prints_the_table(workspace, folders
     assert "painting judge: 2 folders, held-out accuracy" in printed and "wrote " in printed
 
 
+def test_evaluate_missing_measures_a_painting_run_with_the_painting_judge(workspace, folders, monkeypatch,
+                                                                          tmp_path):
+    """The comparison notebook's `evaluate_missing` takes doodle options (classifier categories,
+    samples); a painting run among the runs gets the painting evaluation, not the doodle one."""
+    monkeypatch.setattr(keras.applications, "InceptionV3", offline_inception)
+    copy = tmp_path / "tiny_copy"
+    shutil.copytree(workspace["run"], copy)
+    (copy / "metrics.json").unlink(missing_ok=True)
+    done = quality.evaluate_missing([copy], progress=False, classifier_categories=["rabbit", "cat"],
+                                    samples=1000, drawings_per_category=300, classifier_epochs=2,
+                                    resamples=0, judge_folders=folders, judge_options=JUDGE_OPTIONS,
+                                    cache=workspace["cache"])
+    assert done == [copy]
+    document = json.loads((copy / "metrics.json").read_text())
+    assert document["family"] == "paintings" and document["category"] == "vangogh"
+    assert document["classifier"]["key"] == workspace["judge"].key  # the cached painting judge
+    assert document["samples"] == max(document["held_out_paintings"], 40)  # not the doodles' 1000
+    assert quality.evaluate_missing([copy], progress=False) == []  # measured once
+
+
 def test_a_run_without_held_out_paintings_is_refused_with_the_fix(workspace, vangogh):
     config = dcgan.resolve("vangogh", name="everything", data=str(vangogh), held_out_share=0.0, epochs=1,
                            limit=16, batch_size=16, runs_dir=str(workspace["root"] / "runs"), progress=False)
