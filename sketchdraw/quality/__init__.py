@@ -29,7 +29,6 @@ from sketchdraw.quality.evaluation import (  # noqa: F401
     DEFAULT_SAMPLES,
     draw_spread,
     evaluate,
-    evaluate_missing,
     measure_draws,
 )
 from sketchdraw.quality.intervals import bootstrap_intervals  # noqa: F401
@@ -40,6 +39,7 @@ from sketchdraw.quality.judge import (  # noqa: F401
     load_run_config,
     reference_drawings,
 )
+from sketchdraw.quality.missing import evaluate_missing  # noqa: F401
 from sketchdraw.quality.painting_evaluation import (  # noqa: F401
     evaluate_paintings,
     format_painting_table,
