@@ -18,11 +18,12 @@ def build_models(config: RunConfig):
     family = models.get(config.model)
     shape = image_shape_of(config)
     generator_options = {"activation": config.activation, "normalization": config.normalization,
-                         "l2": config.l2, "image_size": config.image_size}
+                         "l2": config.l2, "image_size": config.image_size,
+                         "upsampling": config.upsampling}
     discriminator_options = {"activation": config.activation, "spectral_norm": config.spectral_norm,
                              "normalization": config.discriminator_normalization, "l2": config.l2}
     defaults = {"activation": None, "normalization": "batch", "spectral_norm": False, "l2": 0.0,
-                "image_size": family.image_shape[0]}
+                "image_size": family.image_shape[0], "upsampling": "transpose"}
     generator = family.build_generator(
         noise_dim=config.noise_dim,
         **_supported(family.build_generator, generator_options, defaults, config.model))

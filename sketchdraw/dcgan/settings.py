@@ -48,6 +48,7 @@ class RunConfig(Settings, ScalingSettings):
     # model
     model: str = "tutorial"  # network pair: "tutorial", "upsample", "wikiart64" (sketchdraw/models/)
     noise_dim: int = 100  # length of the noise vector the generator draws from
+    upsampling: str = "transpose"  # wikiart64 generator: "transpose" (the seed's) or "resize" (no checkerboard)
     # Training and the epoch grids always use the plain normal noise.
     truncation: float = 0.0  # > 0: sampled drawings (sample, evaluate, quality curve) keep noise within t std
     activation: str | None = None  # None: the model's own; "relu", "leaky_relu", "relu_variant"
@@ -159,6 +160,7 @@ class RunConfig(Settings, ScalingSettings):
         from sketchdraw import augment, layers
 
         augment.parse_policy(self.augment)
+        layers.check_upsampling(self.upsampling)
         if self.activation is not None and self.activation not in layers.activation_names():
             raise ValueError(unknown_name_message("activation", self.activation,
                                                   layers.activation_names()))

@@ -15,6 +15,7 @@ import math
 import keras
 from keras import layers
 
+from sketchdraw.layers import check_upsampling
 from sketchdraw.models import ModelFamily, register
 
 WIKIART_SHAPE = (64, 64, 3)
@@ -25,6 +26,10 @@ WIKIART_SHAPE = (64, 64, 3)
 # doubles the spatial size. We follow the tables.
 KERNEL_SIZE = (5, 5)
 STRIDES = (2, 2)
+# The resize generator's convolutions run at the doubled size, four times the positions of the
+# transposed ones: 3x3 (as `layers.upsample`) keeps its cost about 1.4x the table's, where 5x5
+# would make it 4x.
+RESIZE_KERNEL_SIZE = (3, 3)
 # Width at the 4x4 end of both networks for 64x64 images (the tables' 512); it halves at each
 # doubling of the image size, down to 64 filters next to the image.
 SMALLEST_MAP = 4
@@ -61,14 +66,19 @@ def _check_shape(model: keras.Model, expected: tuple) -> None:
 
 
 def wikiart64_generator(noise_dim: int = 100, image_size: int = 64, channels: int = 3,
-                        l2: float = 0.0) -> keras.Model:
+                        l2: float = 0.0, upsampling: str = "transpose") -> keras.Model:
     """Seed 004's generator (Figure 3): noise (batch, noise_dim) -> images in [-1, 1].
 
     The images are (batch, image_size, image_size, channels); 64x64x3 reproduces the table, other
     powers of two keep the pattern (64 filters next to the image, doubling towards the 4x4 map).
     `l2` adds an L2 penalty of that weight on the transposed convolutions' kernels (the seed's
     "regularization" run used 1e-7 on its convolutions); 0 turns it off.
+    `upsampling` "transpose" is the table's 5x5 stride-2 transposed convolutions; "resize" doubles
+    each map by nearest-neighbour upsampling and then a 3x3 convolution (`layers.upsample`), as the
+    no-checkerboard generators of the other families: a 5x5 kernel at stride 2 covers the output
+    unevenly and stamps a regular grid on the paintings; the resized map does not.
     """
+    check_upsampling(upsampling, "wikiart64: upsampling")
     if not isinstance(noise_dim, int) or noise_dim < 1:
         raise ValueError(f"wikiart64: noise_dim must be a positive integer, got {noise_dim!r}")
     steps = _upsampling_steps(image_size)
@@ -91,17 +101,25 @@ def wikiart64_generator(noise_dim: int = 100, image_size: int = 64, channels: in
     size, filters = SMALLEST_MAP, deepest_filters
     for _ in range(steps - 1):
         size, filters = size * 2, filters // 2
-        model.add(layers.Conv2DTranspose(filters, KERNEL_SIZE, strides=STRIDES, padding="same",
-                                         kernel_regularizer=regularizer))
+        _add_doubling(model, filters, upsampling, regularizer)
         _check_shape(model, (None, size, size, filters))
         model.add(layers.BatchNormalization())
         model.add(layers.Activation("relu"))
 
-    model.add(layers.Conv2DTranspose(channels, KERNEL_SIZE, strides=STRIDES, padding="same",
-                                     kernel_regularizer=regularizer))
+    _add_doubling(model, channels, upsampling, regularizer)
     model.add(layers.Activation("tanh"))
     _check_shape(model, (None, image_size, image_size, channels))
     return model
+
+
+def _add_doubling(model: keras.Sequential, filters: int, upsampling: str, regularizer) -> None:
+    """One layer (or pair) that doubles the map's height and width and makes `filters` channels."""
+    if upsampling == "transpose":
+        model.add(layers.Conv2DTranspose(filters, KERNEL_SIZE, strides=STRIDES, padding="same",
+                                         kernel_regularizer=regularizer))
+        return
+    model.add(layers.UpSampling2D(2, interpolation="nearest"))
+    model.add(layers.Conv2D(filters, RESIZE_KERNEL_SIZE, padding="same", kernel_regularizer=regularizer))
 
 
 def wikiart64_discriminator(image_shape: tuple = WIKIART_SHAPE, l2: float = 0.0,
