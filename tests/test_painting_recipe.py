@@ -120,6 +120,7 @@ def test_the_targets_are_judged_against_the_baseline_mean_and_the_real_row():
     assert painting_recipe.judge_setting(better, None, real, [64, 32, 16])["kid_mean"] is None
 
 
+@pytest.mark.slow  # five Python processes, a judge and four evaluations: minutes on two cores
 def test_the_study_trains_measures_and_tabulates_each_setting(shared_data, tmp_path):
     wikiart = shared_data / "wikiart"
     arguments = ["--data", str(wikiart / "vangogh"), "--settings", "seed004,resize", "--seeds", "3",
