@@ -156,3 +156,14 @@ def test_an_unknown_setting_is_refused_with_the_choices(tmp_path):
     done = subprocess.run([sys.executable, str(SCRIPT), "--settings", "seed004,resise"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "resise" in done.stderr and "resize" in done.stderr
+
+
+def test_the_small_painting_presets_are_the_studys_last_rung_at_its_budget(shared_data, tmp_path):
+    data = str(shared_data / "wikiart" / "vangogh")
+    studied = painting_recipe.make_config(painting_recipe.LADDER[-1], 0, data, painting_recipe.DEFAULT_IMAGES,
+                                          str(tmp_path))
+    for experiment in ("vangogh_small", "expressionism_small"):
+        preset = dcgan.resolve(experiment, data=data, runs_dir=str(tmp_path), progress=False)
+        differing = {key for key, value in preset.to_dict().items()
+                     if key not in ("experiment", "name") and studied.to_dict()[key] != value}
+        assert differing == set(), (experiment, differing)
