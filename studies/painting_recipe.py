@@ -263,7 +263,7 @@ def write_results(arguments, rows: list[dict]) -> Path:
     classifier = rows[0]["document"]["classifier"] if rows else {}
     first = rows[0]["document"] if rows else {}
     text = (f"# Small-data painting ablation on {Path(arguments.data).name}: {arguments.images:,} images seen per run\n\n"
-            f"Command: `python studies/painting_recipe.py --data {arguments.data} --settings "
+            f"Command: `python studies/painting_recipe.py --data {os.path.relpath(arguments.data, REPO_ROOT)} --settings "
             f"{','.join(arguments.settings)} --seeds {' '.join(map(str, arguments.seeds))} --images {arguments.images} "
             f"--draws {arguments.draws}`\n\n"
             f"Judge: the painting judge ({', '.join(classifier.get('categories', []))}), held-out accuracy "
@@ -280,7 +280,8 @@ def write_results(arguments, rows: list[dict]) -> Path:
 
 
 def save_sheet(arguments, rows: list[dict]) -> Path | None:
-    """The last epoch grid of each setting's first measured seed, side by side, in the runs folder."""
+    """The last epoch grid of every measured run, a column per setting and a row per seed, in the
+    runs folder."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -289,21 +290,22 @@ def save_sheet(arguments, rows: list[dict]) -> Path | None:
 
     from sketchdraw.artifacts import RunFolder
 
-    chosen = {}
-    for row in rows:
-        chosen.setdefault(row["setting"], row)
-    if not chosen:
+    settings = list(dict.fromkeys(row["setting"] for row in rows))
+    seeds = sorted({row["seed"] for row in rows})
+    if not rows:
         return None
-    figure, axes = plt.subplots(1, len(chosen), figsize=(3.2 * len(chosen), 3.6), squeeze=False)
-    for axis, (setting, row) in zip(axes[0], chosen.items(), strict=True):
-        run = RunFolder(Path(arguments.runs_dir) / run_name(arguments.data, setting, row["seed"]))
-        grids = run.epoch_images()
-        axis.imshow(Image.open(grids[-1]).convert("RGB"))
-        axis.set_title(f"{setting} (seed {row['seed']})\n{row['document']['images_seen']:,} images", fontsize=9)
+    figure, axes = plt.subplots(len(seeds), len(settings), figsize=(2.6 * len(settings), 2.8 * len(seeds)),
+                                squeeze=False, layout="constrained")
+    for axis in axes.flat:
         axis.axis("off")
-    figure.tight_layout()
+    for row in rows:
+        axis = axes[seeds.index(row["seed"])][settings.index(row["setting"])]
+        run = RunFolder(Path(arguments.runs_dir) / run_name(arguments.data, row["setting"], row["seed"]))
+        axis.imshow(Image.open(run.epoch_images()[-1]).convert("RGB"))
+        axis.set_title(f"{row['setting']}, seed {row['seed']}\n{row['document']['images_seen']:,} images",
+                       fontsize=9)
     path = Path(arguments.runs_dir) / f"{Path(arguments.data).name}-ladder.png"
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=72)
     plt.close(figure)
     return path
 

@@ -141,3 +141,10 @@ def test_a_cyclegan_run_is_scored_on_its_held_out_photos(shared_data, tmp_path):
     assert scores["photos"] == 3 and scores["judge_class"] == "vangogh"
     assert 0 < scores["cycle_error"]["mean"] < 1 and 0 <= scores["recognised"]["mean"] <= 1
     assert np.isfinite(scores["kid"]) and scores["reference_paintings"] >= 2
+
+
+def test_the_translation_presets_decode_by_resizing_and_the_seed_decoder_stays_one_setting_away():
+    for config in (cyclegan.preset("photo2vangogh"), cyclegan.preset("photo2expressionism"),
+                   sketch2img.preset("faces_sketch2photo")):
+        assert config.upsampling == "resize", config.experiment
+    assert cyclegan.resolve("photo2vangogh", upsampling="transpose").upsampling == "transpose"

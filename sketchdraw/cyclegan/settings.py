@@ -131,10 +131,14 @@ register = PRESETS.add
 
 # The folders are the user's: landscape photos (e.g. Unsplash/Flickr landscapes, or the CycleGAN
 # authors' vangogh2photo set) and paintings (WikiArt's Van Gogh or Expressionism pages).
+# Their decoders resize then convolve: on 400 landscape photos and 400 Van Gogh paintings, 3 epochs,
+# lower cycle error on the held-out photos and lower painting-judge KID of their translations than
+# the paper's transposed convolutions, and no checkerboard (docs/painting-quality.md). The class
+# default stays "transpose", so a run saved before the setting reads as what it was.
 register(CycleConfig(experiment="photo2vangogh", name="photo2vangogh",
-                     domain_x_label="photo", domain_y_label="Van Gogh"))
+                     domain_x_label="photo", domain_y_label="Van Gogh", upsampling="resize"))
 register(CycleConfig(experiment="photo2expressionism", name="photo2expressionism",
-                     domain_x_label="photo", domain_y_label="Expressionism"))
+                     domain_x_label="photo", domain_y_label="Expressionism", upsampling="resize"))
 
 
 def preset(name: str) -> CycleConfig:
