@@ -270,10 +270,10 @@ for _experiment, _changes in {
 # on Van Gogh; on Expressionism's 3,075 training paintings 100 epochs are 307,200 images, about half
 # of seed 004's 620k there.
 _PAINTING_SMALL = dict(upsampling="resize", augment="color,translation,cutout", batch_size=16)
-register(RunConfig(experiment="vangogh_small", name="vangogh_small", **{**_WIKIART, **_PAINTING_SMALL},
-                   epochs=91))
+register(RunConfig(experiment="vangogh_small", name="vangogh_small",
+                   **{**_WIKIART, **_PAINTING_SMALL, "epochs": 91}))
 register(RunConfig(experiment="expressionism_small", name="expressionism_small",
-                   **{**_WIKIART, **_PAINTING_SMALL}, epochs=100))
+                   **{**_WIKIART, **_PAINTING_SMALL, "epochs": 100}))
 
 
 # The small-data recipe (docs/small-data.md), measured by `make ablation` (studies/small_data.py)
