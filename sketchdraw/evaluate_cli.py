@@ -130,7 +130,8 @@ def evaluate_paintings_command(arguments: argparse.Namespace) -> int:
               "(--truncation 0 measures the plain normal)")
     judge = document["classifier"]
     per_class = ", ".join(f"{name} {accuracy:.3f}" for name, accuracy in judge["per_category_accuracy"].items())
-    print(f"painting judge: {len(judge['categories'])} folders, held-out accuracy "
+    print(f"painting judge: {len(judge['folders'])} folders"
+          f"{' and broken paintings' if len(judge['categories']) > len(judge['folders']) else ''}, held-out accuracy "
           f"{judge['held_out_accuracy']:.3f} ({judge['balanced_held_out_accuracy']:.3f} balanced; "
           f"{per_class})")
     print(f"wrote {RunFolder(arguments.run).metrics_path}")

@@ -102,18 +102,21 @@ def run_one(arguments) -> None:
     config = make_config(arguments.one, arguments.seed_value, arguments.data, arguments.images,
                          arguments.runs_dir, arguments.limit)
     run = RunFolder(config.run_dir)
+    judge = train_judge(arguments.data, arguments.judge_folders, arguments.judge_options)
     document = read_metrics(run.root)
-    if document is not None and document.get("epochs") == config.epochs and document.get("draws") == arguments.draws:
+    if (document is not None and document.get("epochs") == config.epochs and document.get("draws") == arguments.draws
+            and document.get("classifier", {}).get("key") == judge.key):
         print(f"{config.name}: measured already", flush=True)
         return
     start = time.perf_counter()
-    if len(run.read_history()) < config.epochs or not run.generator_path.is_file():
+    trained = len(run.read_history()) >= config.epochs and run.generator_path.is_file()
+    if not trained:
         dcgan.train(config)
     seconds = time.perf_counter() - start
-    document = evaluate_paintings(run.root, draws=arguments.draws, judge_folders=arguments.judge_folders,
-                                  judge_options=arguments.judge_options,
-                                  inception=False, progress=False)
-    document["train_seconds"] = round(seconds, 1)
+    # A run measured again (by another judge) keeps the time its training took.
+    previous_seconds = (document or {}).get("train_seconds") if trained else None
+    document = evaluate_paintings(run.root, draws=arguments.draws, judge=judge, inception=False, progress=False)
+    document["train_seconds"] = previous_seconds or round(seconds, 1)
     atomic_write_text(run.metrics_path, json.dumps(document, indent=2) + "\n")
     generated = document["generated"]
     print(f"{config.name}: KID {generated['kid_mean']:.4f} recognised {generated['cs']:.3f} "
@@ -121,17 +124,18 @@ def run_one(arguments) -> None:
           flush=True)
 
 
-def train_judge(data: str, given_folders: str | None, options: dict) -> None:
-    """The painting judge, trained and cached once before the workers race for it."""
+def train_judge(data: str, given_folders: str | None, options: dict, progress: bool = False):
+    """The painting judge (trained and cached once, before the workers race for it; read from the
+    cache after that)."""
     from sketchdraw.quality.painting_judge import judge_folders, load_or_train_painting_judge
 
     folders, _ = judge_folders(data, given_folders)
-    load_or_train_painting_judge(folders, held_out_share=0.1, **options)
+    return load_or_train_painting_judge(folders, held_out_share=0.1, progress=progress, **options)
 
 
 def run_all(arguments) -> list[str]:
     """Every (setting, seed) as a subprocess, `workers` at a time; returns the names that failed."""
-    train_judge(arguments.data, arguments.judge_folders, arguments.judge_options)
+    train_judge(arguments.data, arguments.judge_folders, arguments.judge_options, progress=True)
     jobs = [(setting, seed) for seed in arguments.seeds for setting in arguments.settings]
     threads = max(1, (os.cpu_count() or 1) // arguments.workers)
     log_dir = Path(arguments.runs_dir)

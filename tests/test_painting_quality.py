@@ -138,14 +138,19 @@ def test_the_setting_holds_out_paintings_from_painting_runs_only(vangogh):
 
 def test_the_judge_trains_on_the_training_files_and_is_cached(workspace, folders):
     judge = workspace["judge"]
-    assert judge.categories == ["vangogh", "vangogh_drawings"]
+    # by default a class of broken paintings besides the folders (quality.artefacts)
+    assert judge.categories == ["vangogh", "vangogh_drawings", "artefacts"]
+    held_out_total = 0
     for name, folder in folders.items():
         found = paintings.load_painting_folder(folder, progress=False)
         _, held_out = paintings.split_held_out(found, SHARE)
         np.testing.assert_array_equal(judge.held_out_indices[name], held_out)
         assert judge.counts[name] == {"train": 24, "held_out": len(held_out)}
+        held_out_total += len(held_out)
+    # one broken copy of every training and every held-out file, measured on the held-out ones
+    assert judge.counts["artefacts"] == {"train": 48, "held_out": held_out_total}
     assert 0.0 <= judge.held_out_accuracy <= 1.0
-    assert set(judge.per_category_accuracy) == set(folders)
+    assert set(judge.per_category_accuracy) == {*folders, "artefacts"}
     folder = workspace["cache"] / "painting_judge" / judge.key
     info = json.loads((folder / "info.json").read_text())
     assert info["held_out_accuracy"] == judge.held_out_accuracy and info["held_out_share"] == SHARE
@@ -157,7 +162,7 @@ def test_the_judge_trains_on_the_training_files_and_is_cached(workspace, folders
     assert isinstance(loaded, painting_judge.PaintingJudge) and loaded.key == judge.key
     sample = paintings.load_painting_folder(folders["vangogh"], progress=False).images[:5]
     features, probabilities = painting_judge.judge_features(loaded, sample)
-    assert features.shape == (5, painting_judge.DEFAULT_FEATURE_UNITS) and probabilities.shape == (5, 2)
+    assert features.shape == (5, painting_judge.DEFAULT_FEATURE_UNITS) and probabilities.shape == (5, 3)
     np.testing.assert_allclose(features, painting_judge.judge_features(judge, sample)[0], rtol=1e-4, atol=1e-5)
     bigger = np.repeat(np.repeat(sample, 2, axis=1), 2, axis=2)  # a 128x128 run's paintings are resized
     assert painting_judge.judge_features(judge, bigger)[0].shape == features.shape
@@ -240,7 +245,7 @@ def test_the_cli_measures_a_painting_run_and_prints_the_table(workspace, folders
                      "--resamples", "20"]) == 0
     printed = capsys.readouterr().out
     assert "recognised as vangogh" in printed and "unavailable" in printed
-    assert "painting judge: 2 folders, held-out accuracy" in printed and "wrote " in printed
+    assert "painting judge: 2 folders and broken paintings, held-out accuracy" in printed and "wrote " in printed
 
 
 def test_evaluate_missing_measures_a_painting_run_with_the_painting_judge(workspace, folders, monkeypatch,
