@@ -30,7 +30,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -135,17 +134,13 @@ def train_judge(data: str, given_folders: str | None, options: dict, progress: b
 
 def run_all(arguments) -> list[str]:
     """Every (setting, seed) as a subprocess, `workers` at a time; returns the names that failed."""
+    from sketchdraw.job_pool import run_jobs, threads_per_worker
+
     train_judge(arguments.data, arguments.judge_folders, arguments.judge_options, progress=True)
-    jobs = [(setting, seed) for seed in arguments.seeds for setting in arguments.settings]
-    threads = max(1, (os.cpu_count() or 1) // arguments.workers)
-    log_dir = Path(arguments.runs_dir)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    running: list[tuple[subprocess.Popen, str]] = []
-    failed = []
-    while jobs or running:
-        while jobs and len(running) < arguments.workers:
-            setting, seed = jobs.pop(0)
-            name = run_name(arguments.data, setting, seed)
+    threads = threads_per_worker(arguments.workers)
+    jobs = []
+    for seed in arguments.seeds:
+        for setting in arguments.settings:
             command = [sys.executable, __file__, "--one", setting, "--seed-value", str(seed),
                        "--data", str(arguments.data), "--images", str(arguments.images),
                        "--runs-dir", arguments.runs_dir, "--draws", str(arguments.draws),
@@ -154,19 +149,8 @@ def run_all(arguments) -> list[str]:
                 command += ["--limit", str(arguments.limit)]
             if arguments.judge_folders:
                 command += ["--judge-folders", arguments.judge_folders]
-            log = open(log_dir / f"{name}.log", "a")
-            print(f"start {name}", flush=True)
-            running.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), name))
-        time.sleep(2)
-        for process, name in list(running):
-            if process.poll() is None:
-                continue
-            running.remove((process, name))
-            tail = (log_dir / f"{name}.log").read_text().strip().splitlines()[-1:] or [""]
-            print(f"{'finished' if process.returncode == 0 else 'FAILED'} {name}: {tail[0]}", flush=True)
-            if process.returncode:
-                failed.append(name)
-    return failed
+            jobs.append((run_name(arguments.data, setting, seed), command))
+    return run_jobs(jobs, arguments.workers, arguments.runs_dir)
 
 
 # -- the table -------------------------------------------------------------------------------------

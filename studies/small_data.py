@@ -34,7 +34,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -201,17 +200,13 @@ def classifier_for(args):
 
 def run_all(args, settings: list[str], seeds: list[int]) -> None:
     """Every (setting, seed) as a subprocess, `workers` at a time; failures reported, not fatal."""
+    from sketchdraw.job_pool import run_jobs, threads_per_worker
+
     classifier_for(args)  # train and cache the judge once, before the workers race for it
-    jobs = [(setting, seed) for seed in seeds for setting in settings]  # one seed of all first
-    threads = max(1, (os.cpu_count() or 1) // args.workers)
-    running: list[tuple[subprocess.Popen, str]] = []
-    failed = []
-    log_dir = Path(args.runs_dir)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    while jobs or running:
-        while jobs and len(running) < args.workers:
-            setting, seed = jobs.pop(0)
-            name = run_name(args.category, setting, seed)
+    threads = threads_per_worker(args.workers)
+    jobs = []
+    for seed in seeds:  # one seed of all settings first
+        for setting in settings:
             command = [sys.executable, __file__, "--one", setting, "--seed-value", str(seed),
                        "--category", args.category, "--train", str(args.train), "--images",
                        str(args.images), "--runs-dir", args.runs_dir, "--mirror", args.mirror,
@@ -221,20 +216,10 @@ def run_all(args, settings: list[str], seeds: list[int]) -> None:
             for option in ("classifier_drawings", "classifier_epochs"):
                 if getattr(args, option):
                     command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
-            log = open(log_dir / f"{name}.log", "a")
-            print(f"start {name}", flush=True)
-            running.append((subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), name))
-        time.sleep(2)
-        for process, name in list(running):
-            if process.poll() is not None:
-                running.remove((process, name))
-                tail = (log_dir / f"{name}.log").read_text().strip().splitlines()[-1:] or [""]
-                print(f"{'finished' if process.returncode == 0 else 'FAILED'} {name}: {tail[0]}",
-                      flush=True)
-                if process.returncode:
-                    failed.append(name)
+            jobs.append((run_name(args.category, setting, seed), command))
+    failed = run_jobs(jobs, args.workers, args.runs_dir)
     if failed:
-        print(f"{len(failed)} runs failed: {', '.join(failed)} (logs in {log_dir})")
+        print(f"{len(failed)} runs failed: {', '.join(failed)} (logs in {args.runs_dir})")
 
 
 # -- the table -------------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def test_break_paintings_uses_every_failure_reproducibly(images):
 @pytest.mark.parametrize("bad, message", [
     (np.zeros((3, 8, 8), np.uint8), "uint8 RGB images"),
     (np.zeros((3, 8, 8, 3), np.float32), "uint8 RGB images"),
-    (np.zeros((1, 8, 8, 3), np.uint8), "at least 2 images"),
+    (np.zeros((1, 8, 8, 3), np.uint8), "a pool of at least 2 images"),
 ])
 def test_what_is_not_a_set_of_paintings_is_refused(bad, message):
     with pytest.raises(ValueError, match=message):

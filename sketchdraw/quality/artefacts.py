@@ -28,7 +28,7 @@ import numpy as np
 
 ARTEFACTS_CLASS = "artefacts"
 # Part of a judge's cache key: bump when a failure is made differently, so cached judges are retrained.
-ARTEFACTS_VERSION = 1
+ARTEFACTS_VERSION = 2
 
 
 def checkerboard(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -97,18 +97,20 @@ BREAKERS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
     "checkerboard": checkerboard, "stripes": stripes, "blur": blur, "blend": blend}
 
 
-def break_paintings(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def break_paintings(images: np.ndarray, rng: np.random.Generator, pool: np.ndarray | None = None) -> np.ndarray:
     """One broken copy of each uint8 RGB image (N, H, W, 3), each by a failure of `BREAKERS` chosen
-    at random; blends mix images of the whole set."""
+    at random; blends mix each image with others of `pool` (default: `images`)."""
     images = np.asarray(images)
-    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
-        raise ValueError(f"break_paintings takes uint8 RGB images (N, H, W, 3), got {images.dtype} {images.shape}")
-    if len(images) < 2:
-        raise ValueError("break_paintings needs at least 2 images (blends mix several)")
+    pool = images if pool is None else np.asarray(pool)
+    for name, array in (("images", images), ("pool", pool)):
+        if array.ndim != 4 or array.shape[-1] != 3 or array.dtype != np.uint8:
+            raise ValueError(f"break_paintings takes uint8 RGB {name} (N, H, W, 3), got {array.dtype} {array.shape}")
+    if len(pool) < 2:
+        raise ValueError("break_paintings needs a pool of at least 2 images (blends mix several)")
     kinds = rng.integers(0, len(BREAKERS), size=len(images))
     out = np.empty_like(images)
     for kind, breaker in enumerate(BREAKERS.values()):
         chosen = np.flatnonzero(kinds == kind)
         if len(chosen):
-            out[chosen] = blend(images[chosen], rng, pool=images) if breaker is blend else breaker(images[chosen], rng)
+            out[chosen] = blend(images[chosen], rng, pool=pool) if breaker is blend else breaker(images[chosen], rng)
     return out

@@ -329,9 +329,13 @@ def train_painting_judge(folders: Mapping[str, str | os.PathLike], held_out_shar
     arrays = {name: data.sets[name].images for name in data.sets}
     training_rows, held_out_rows = dict(data.training_rows), dict(data.held_out_rows)
     if artefacts:
-        # Broken within each folder, so that blends mix paintings of one folder, as a GAN of it would.
+        # Blends mix the paintings of one folder's training files, as a GAN of that folder would
+        # (all folders' when one has a single training file).
         rng = np.random.default_rng(seed)
-        broken = [break_paintings(data.sets[name].images[rows], rng)
+        everything = np.concatenate([data.sets[name].images[rows] for name, rows in data.training_rows.items()])
+        pools = {name: data.sets[name].images[rows] if len(rows) > 1 else everything
+                 for name, rows in data.training_rows.items()}
+        broken = [break_paintings(data.sets[name].images[rows], rng, pools[name])
                   for rows_of in (data.training_rows, data.held_out_rows) for name, rows in rows_of.items()]
         arrays[ARTEFACTS_CLASS] = np.concatenate(broken)
         training_count = sum(len(rows) for rows in data.training_rows.values())
