@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import glob
+import os
 import statistics
 from pathlib import Path
 
@@ -29,7 +30,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "studies" / "results"
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "wikiart" / "vangogh"
 DEFAULT_RUNS = "runs/painting_ablation/vangogh-*-s[0-9]"
-JUDGES = {"folders only": {"artefacts": False}, "with artefacts": {"artefacts": True}}
+# The judge before the class of broken paintings (its recipe then) and the default one now.
+JUDGES = {"folders only, 15 epochs": {"artefacts": False, "epochs": 15}, "with artefacts (default)": {}}
 
 
 def probe_sets(held_out: np.ndarray, training: np.ndarray, draw: int) -> dict[str, np.ndarray]:
@@ -130,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     path = arguments.results_dir / f"painting-judge-probes-{folder}-{datetime.date.today().isoformat()}.md"
     arguments.results_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, f"# How hard the painting judge is to fool, on {folder}\n\n"
-                      f"Command: `python studies/painting_judge_probes.py --data {arguments.data} --draws {arguments.draws}`\n\n"
+                      f"Command: `python studies/painting_judge_probes.py --data {os.path.relpath(arguments.data, REPO_ROOT)} "
+                      f"--draws {arguments.draws}`\n\n"
                       "KID, recognised share and GD of each probe against the held-out paintings, mean ± "
                       f"standard deviation over {arguments.draws} draws (runs: noise draws).\n\n" + table)
     print(table)
