@@ -48,6 +48,7 @@ METRIC_NAMES = {
         "Memorisation (distance to the nearest training drawing; 0: copies)", "real"),
     "memorisation": MetricName("Memorisation (distance to the nearest training drawing; 0: copies)", "real"),
     "swd": MetricName("Sliced Wasserstein distance (SWD, image patches)", "lower"),
+    "coverage": MetricName("Coverage (share of held-out items with a generated one among their neighbours)", "higher"),
     "inception_kid": MetricName("Kernel distance (KID, ImageNet InceptionV3 features)", "lower"),
     "count": MetricName("drawings measured"),
     # the measurement

@@ -58,7 +58,8 @@ def measure(judge, target_index: int, images: np.ndarray, reference: np.ndarray)
     features, probabilities = judge_features(judge, images)
     return {"kid": metrics.kid(features, reference)[0],
             "recognised": metrics.characteristic_score(probabilities, target_index),
-            "gd": metrics.generation_diversity(features)}
+            "gd": metrics.generation_diversity(features),
+            "coverage": metrics.coverage(features, reference)}
 
 
 def run_all(arguments) -> dict[str, dict[str, list[dict]]]:
@@ -98,17 +99,16 @@ def run_all(arguments) -> dict[str, dict[str, list[dict]]]:
 
 def format_table(results: dict[str, dict[str, list[dict]]]) -> str:
     judges = list(results)
-    header = "| probe | " + " | ".join(f"{name}: KID | recognised | GD" for name in judges) + " |\n"
-    header += "| --- |" + " --- | --- | --- |" * len(judges) + "\n"
+    keys = ("kid", "recognised", "gd", "coverage")
+    header = "| probe | " + " | ".join(f"{name}: KID | recognised | GD | coverage" for name in judges) + " |\n"
+    header += "| --- |" + " --- |" * len(keys) * len(judges) + "\n"
 
     def cell(draws: list[dict], key: str) -> str:
         values = [draw[key] for draw in draws]
         spread = f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else ""
         return f"{statistics.fmean(values):.3f}{spread}"
 
-    lines = [f"| {probe} | " + " | ".join(f"{cell(results[judge][probe], 'kid')} | "
-                                          f"{cell(results[judge][probe], 'recognised')} | "
-                                          f"{cell(results[judge][probe], 'gd')}" for judge in judges) + " |"
+    lines = [f"| {probe} | " + " | ".join(cell(results[judge][probe], key) for judge in judges for key in keys) + " |"
              for probe in results[judges[0]]]
     return header + "\n".join(lines) + "\n"
 
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(path, f"# How hard the painting judge is to fool, on {folder}\n\n"
                       f"Command: `python studies/painting_judge_probes.py --data {os.path.relpath(arguments.data, REPO_ROOT)} "
                       f"--draws {arguments.draws}`\n\n"
-                      "KID, recognised share and GD of each probe against the held-out paintings, mean ± "
+                      "KID, recognised share, GD and coverage of each probe against the held-out paintings, mean ± "
                       f"standard deviation over {arguments.draws} draws (runs: noise draws).\n\n" + table)
     print(table)
     print(f"wrote {path}")

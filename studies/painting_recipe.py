@@ -103,8 +103,9 @@ def run_one(arguments) -> None:
     run = RunFolder(config.run_dir)
     judge = train_judge(arguments.data, arguments.judge_folders, arguments.judge_options)
     document = read_metrics(run.root)
+    # Measured again when the judge changed, or the evaluation gives a figure the document lacks.
     if (document is not None and document.get("epochs") == config.epochs and document.get("draws") == arguments.draws
-            and document.get("classifier", {}).get("key") == judge.key):
+            and document.get("classifier", {}).get("key") == judge.key and "coverage" in document["generated"]):
         print(f"{config.name}: measured already", flush=True)
         return
     start = time.perf_counter()
@@ -172,7 +173,8 @@ def setting_means(rows: list[dict]) -> dict[str, dict]:
     for row in rows:
         grouped.setdefault(row["setting"], []).append(row["document"]["generated"])
     return {setting: {key: statistics.fmean(value[key] for value in values)
-                      for key in values[0] if isinstance(values[0][key], (int, float))}
+                      for key in values[0] if isinstance(values[0][key], (int, float))
+                      and all(key in value for value in values)}
             for setting, values in grouped.items()}
 
 
@@ -197,12 +199,14 @@ def format_table(rows: list[dict]) -> str:
     first = rows[0]["document"]
     real, levels = first["real_held_out"], first["swd_resolutions"]
     swd_columns = " | ".join(f"SWD {level}px" for level in levels)
-    header = (f"| setting | seed | images seen | KID | recognised | {swd_columns} | GD | memorisation | "
-              f"train s |\n|{' --- |' * (8 + len(levels))}\n")
+    header = (f"| setting | seed | images seen | KID | recognised | {swd_columns} | GD | coverage | memorisation | "
+              f"train s |\n|{' --- |' * (9 + len(levels))}\n")
 
     def cells(row: dict) -> str:
         swd = " | ".join(f"{row[f'swd_{level}px']:.1f}" for level in levels)
-        return (f"{row['kid_mean']:.4f} | {row['cs']:.3f} | {swd} | {row['gd']:.2f} | "
+        # runs measured before coverage existed show a dash
+        coverage = f"{row['coverage']:.3f}" if "coverage" in row else "-"
+        return (f"{row['kid_mean']:.4f} | {row['cs']:.3f} | {swd} | {row['gd']:.2f} | {coverage} | "
                 f"{row['memorisation_distance']:.3f}")
 
     lines = [f"| {row['setting']} | {row['seed']} | {row['document']['images_seen']:,} | "

@@ -22,7 +22,7 @@ def correlated_features(count: int, dimensions: int, seed: int) -> np.ndarray:
 
 def test_every_metric_is_registered_by_name():
     assert metrics.METRICS.names() == sorted(
-        ["fid", "kid", "cs", "gd", "sds", "memorisation", "swd", "inception_kid"])
+        ["fid", "kid", "cs", "gd", "sds", "memorisation", "coverage", "swd", "inception_kid"])
     assert metrics.get("fid").function is metrics.fid
     with pytest.raises(ValueError, match="did you mean 'fid'"):
         metrics.get("fdi")
@@ -179,6 +179,38 @@ def test_nearest_distances_match_brute_force_across_blocks():
     np.testing.assert_allclose(metrics.nearest_distances(queries, references, block_size=4), expected, rtol=1e-9)
     with pytest.raises(ValueError, match="feature dimensions differ"):
         metrics.memorisation_distance(queries, references[:, :5])
+
+
+# ---------------------------------------------------------------------------------------------- coverage
+
+
+def test_coverage_is_full_for_another_sample_and_low_for_a_collapsed_one():
+    rng = np.random.default_rng(19)
+    real = rng.normal(size=(200, 8))
+    assert metrics.coverage(real, real) == 1.0  # each real item is its own generated match
+    another = metrics.coverage(rng.normal(size=(200, 8)), real)
+    assert another > 0.85, "a second sample of the same distribution covers nearly everything"
+    # collapse onto the very centre of the distribution: KID-friendly, yet covers almost nothing
+    collapsed = np.repeat(real.mean(axis=0, keepdims=True), 200, axis=0) + 0.01 * rng.normal(size=(200, 8))
+    assert metrics.coverage(collapsed, real) < 0.1
+    assert metrics.coverage(real + 100.0, real) == 0.0  # far away
+
+
+def test_coverage_matches_its_definition_by_brute_force():
+    rng = np.random.default_rng(20)
+    real, generated = rng.normal(size=(30, 3)), rng.normal(size=(25, 3))
+    expected = []
+    for item in real:
+        radius = np.sort(np.linalg.norm(real - item, axis=1))[3]  # 3rd neighbour besides itself
+        expected.append(np.min(np.linalg.norm(generated - item, axis=1)) < radius)
+    assert metrics.coverage(generated, real, neighbours=3) == pytest.approx(np.mean(expected))
+
+
+@pytest.mark.parametrize("neighbours", [0, 30, 2.5, True])
+def test_coverage_refuses_a_neighbour_count_it_cannot_use(neighbours):
+    real = np.random.default_rng(21).normal(size=(30, 3))
+    with pytest.raises(ValueError, match="neighbours must be a whole number from 1 to 29"):
+        metrics.coverage(real, real, neighbours=neighbours)
 
 
 # ---------------------------------------------------------------------------------------------- SWD

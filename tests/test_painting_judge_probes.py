@@ -40,12 +40,14 @@ def test_each_probe_is_as_large_as_the_held_out_set_and_made_of_real_paintings(s
 
 
 def test_the_table_gives_mean_and_spread_per_judge():
-    draws = [{"kid": 1.0, "recognised": 0.5, "gd": 2.0}, {"kid": 3.0, "recognised": 0.5, "gd": 2.0}]
+    draws = [{"kid": 1.0, "recognised": 0.5, "gd": 2.0, "coverage": 0.25},
+             {"kid": 3.0, "recognised": 0.5, "gd": 2.0, "coverage": 0.75}]
     results = {"a": {"probe": draws, "real": draws[:1]}, "b": {"probe": draws[::-1], "real": draws[1:]}}
     table = probes.format_table(results)
-    assert "| probe | a: KID | recognised | GD | b: KID | recognised | GD |" in table
-    assert "| probe | 2.000 ± 1.414 | 0.500 ± 0.000 | 2.000 ± 0.000 | 2.000 ± 1.414 |" in table
-    assert "| real | 1.000 | 0.500 | 2.000 | 3.000 | 0.500 | 2.000 |" in table  # one draw: no spread
+    assert "| probe | a: KID | recognised | GD | coverage | b: KID | recognised | GD | coverage |" in table
+    assert "| --- | --- | --- | --- | --- | --- | --- | --- | --- |" in table
+    assert "| probe | 2.000 ± 1.414 | 0.500 ± 0.000 | 2.000 ± 0.000 | 0.500 ± 0.354 | 2.000 ± 1.414 |" in table
+    assert "| real | 1.000 | 0.500 | 2.000 | 0.250 | 3.000 | 0.500 | 2.000 | 0.750 |" in table  # one draw: no spread
 
 
 @pytest.mark.parametrize("argv, message", [(["--draws", "1"], "at least 2"), (["--data", "/nonexistent"], "not a folder")])

@@ -26,7 +26,7 @@ from sketchdraw.artifacts import RunFolder
 from sketchdraw.quality import painting_judge
 
 JUDGE_OPTIONS = {"epochs": 2, "images_per_epoch": 128, "limit_per_class": 24}
-ROW_KEYS = {"count", "fid", "kid_mean", "kid_std", "cs", "gd", "memorisation_distance", "swd",
+ROW_KEYS = {"count", "fid", "kid_mean", "kid_std", "cs", "gd", "coverage", "memorisation_distance", "swd",
             "swd_64px", "swd_32px", "swd_16px"}
 OFFLINE = "URL fetch failure: no network in this test"
 SHARE = 0.2
@@ -204,7 +204,7 @@ def test_evaluate_paintings_writes_both_rows_beside_the_held_out_paintings(works
     for row in ("generated", "real_held_out"):
         assert set(document[row]) == ROW_KEYS, row
         assert all(math.isfinite(value) for value in document[row].values()), row
-        assert 0.0 <= document[row]["cs"] <= 1.0
+        assert 0.0 <= document[row]["cs"] <= 1.0 and 0.0 <= document[row]["coverage"] <= 1.0
     assert document["real_held_out"]["count"] == held_out
     assert len(document["generated_draws"]) == 2
     assert document["swd_resolutions"] == [64, 32, 16]

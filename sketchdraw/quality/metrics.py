@@ -276,6 +276,30 @@ def memorisation_distance(generated_features, training_features, block_size: int
     return float(nearest_distances(generated_features, training_features, block_size).mean())
 
 
+COVERAGE_NEIGHBOURS = 5  # Naeem et al.'s k: each real item's ball reaches its 5th nearest real neighbour
+
+
+@register("coverage", "generated features (N, D) and real features (M, D)",
+          "share of real items with a generated item inside their k-nearest-neighbour ball")
+def coverage(generated_features, real_features, neighbours: int = COVERAGE_NEIGHBOURS) -> float:
+    """Coverage (Naeem et al. 2020, "Reliable fidelity and diversity metrics"): the share of real
+    items that have at least one generated item closer than their `neighbours`-th nearest real
+    neighbour. A collapsed generator covers only the few real items near its pictures, however
+    central they are, where KID and recognition can still call it good. 1 when every real item is
+    matched; compare with real items of another sample of the same size (`painting_evaluation`)."""
+    generated = _feature_matrix(generated_features, "coverage generated", 1)
+    real = _feature_matrix(real_features, "coverage real", 2)
+    _same_dimensions(generated, real)
+    if isinstance(neighbours, bool) or not isinstance(neighbours, int) or not 1 <= neighbours < len(real):
+        raise ValueError(f"coverage: neighbours must be a whole number from 1 to {len(real) - 1} "
+                         f"(fewer than the {len(real)} real items), got {neighbours!r}")
+    norms = np.einsum("ij,ij->i", real, real)
+    within = np.sqrt(_squared_distances(real, real, norms))
+    # Column 0 of the sorted row is the item itself (distance 0); its k-th neighbour is column k.
+    radii = np.partition(within, neighbours, axis=1)[:, neighbours]
+    return float(np.mean(nearest_distances(real, generated) < radii))
+
+
 # ----------------------------------------------------------------------------------------------
 # Sliced Wasserstein distance on Laplacian-pyramid patches (Karras et al. 2018), no network
 
