@@ -113,6 +113,7 @@ def evaluate_conditional_command(arguments: argparse.Namespace) -> int:
 
 def evaluate_paintings_command(arguments: argparse.Namespace) -> int:
     from sketchdraw import quality
+    from sketchdraw.quality.artefacts import ARTEFACTS_CLASS
 
     options = {} if arguments.classifier_epochs is None else {"epochs": arguments.classifier_epochs}
     document = quality.evaluate_paintings(
@@ -130,8 +131,8 @@ def evaluate_paintings_command(arguments: argparse.Namespace) -> int:
               "(--truncation 0 measures the plain normal)")
     judge = document["classifier"]
     per_class = ", ".join(f"{name} {accuracy:.3f}" for name, accuracy in judge["per_category_accuracy"].items())
-    print(f"painting judge: {len(judge['folders'])} folders"
-          f"{' and broken paintings' if len(judge['categories']) > len(judge['folders']) else ''}, held-out accuracy "
+    broken = " and broken paintings" if ARTEFACTS_CLASS in judge["categories"] else ""
+    print(f"painting judge: {len(judge['folders'])} folders{broken}, held-out accuracy "
           f"{judge['held_out_accuracy']:.3f} ({judge['balanced_held_out_accuracy']:.3f} balanced; "
           f"{per_class})")
     print(f"wrote {RunFolder(arguments.run).metrics_path}")

@@ -334,9 +334,10 @@ def train_painting_judge(folders: Mapping[str, str | os.PathLike], held_out_shar
         # Blends mix the paintings of one folder's training files, as a GAN of that folder would
         # (all folders' when one has a single training file).
         rng = np.random.default_rng(seed)
-        everything = np.concatenate([data.sets[name].images[rows] for name, rows in data.training_rows.items()])
-        pools = {name: data.sets[name].images[rows] if len(rows) > 1 else everything
-                 for name, rows in data.training_rows.items()}
+        pools = {name: data.sets[name].images[rows] for name, rows in data.training_rows.items()}
+        if any(len(pool) < 2 for pool in pools.values()):
+            everything = np.concatenate(list(pools.values()))
+            pools = {name: pool if len(pool) > 1 else everything for name, pool in pools.items()}
         broken = [break_paintings(data.sets[name].images[rows], rng, pools[name])
                   for rows_of in (data.training_rows, data.held_out_rows) for name, rows in rows_of.items()]
         arrays[ARTEFACTS_CLASS] = np.concatenate(broken)
