@@ -3,7 +3,7 @@
 Each one must be refused (or skipped) with a message that names the file, the problem and the fix,
 never a raw traceback, and nothing already saved may be lost. Every hostile case runs inside
 `robustness.attempt("corrupt files", ...)`, so the suite's summary line counts it. What
-test_quickdraw.py / test_interruptions.py already try (an HTML page, wrong shape or dtype,
+test_quickdraw.py / test_bad_input.py already try (an HTML page, wrong shape or dtype,
 truncated downloads, pickles, a generator with a code-carrying Lambda) is not repeated here.
 """
 
