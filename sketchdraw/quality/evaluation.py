@@ -43,6 +43,28 @@ def images_seen(run: RunFolder, training_count: int, batch_size: int) -> int:
     return len(run.read_history()) * pipeline.images_per_epoch(training_count, batch_size)
 
 
+def run_record(run: RunFolder, config, training_count: int, samples: int, seed: int, draws: int,
+               truncation: float) -> dict:
+    """What a metrics.json says about the run and the measurement, for doodles and paintings alike:
+    images seen, epochs, the sampling settings, when, and which epoch's generator was measured
+    when keep_best chose one (generator.keras is then that epoch's, not the last one's)."""
+    record = {
+        "images_seen": images_seen(run, training_count, config.batch_size),
+        "epochs": len(run.read_history()),
+        "samples": samples,
+        "seed": seed,
+        "draws": draws,
+        "truncation": truncation,
+        "evaluated": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+    best = read_best(run.root) if getattr(config, "keep_best", False) else None  # not every family has it
+    if best is not None:
+        record["generator_epoch"] = best["epoch"]
+        record["generator_images_seen"] = best["images_seen"]
+        record["generator_chosen_by"] = best["chosen_by"]
+    return record
+
+
 def measure_draws(generator, draws: int, samples: int, category: str, classifier, reference,
                   training_images, seed: int = 0, kid_subsets: int = 100,
                   truncation: float = 0.0, resamples: int = intervals.RESAMPLES, label: int | None = None) -> dict:
@@ -141,20 +163,9 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
         },
         "generated": measured["generated"],
         REAL_ROW: measured["real_held_out"],
-        "images_seen": images_seen(run, len(training_images), config.batch_size),
-        "epochs": len(run.read_history()),
         "training_drawings": int(len(training_images)),
-        "samples": samples,
-        "seed": seed,
-        "draws": draws,
-        "truncation": truncation,
-        "evaluated": datetime.datetime.now().isoformat(timespec="seconds"),
+        **run_record(run, config, len(training_images), samples, seed, draws, truncation),
     }
-    best = read_best(run.root) if config.keep_best else None
-    if best is not None:  # generator.keras is this measured epoch's generator, not the last one
-        document["generator_epoch"] = best["epoch"]
-        document["generator_images_seen"] = best["images_seen"]
-        document["generator_chosen_by"] = best["chosen_by"]
     if draws > 1:
         document["generated_draws"] = measured["generated_draws"]
     if "intervals" in measured:

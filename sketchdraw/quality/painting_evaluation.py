@@ -27,7 +27,6 @@ recognises; its real row is that of as many training paintings as a draw generat
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import os
 from collections.abc import Mapping
@@ -37,7 +36,6 @@ import numpy as np
 
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.atomicfiles import atomic_write_text
-from sketchdraw.dcgan.keep_best import read_best
 from sketchdraw.dcgan.settings import RunConfig
 from sketchdraw.quality import intervals
 from sketchdraw.quality.compare import REAL_ROW
@@ -197,7 +195,7 @@ def evaluate_paintings(run_dir: str | os.PathLike, samples: int | None = None, d
     from sketchdraw.dcgan.data import load_painting_set, painting_training_rows
     from sketchdraw.gallery import publish_pages
     from sketchdraw.quality import metrics
-    from sketchdraw.quality.evaluation import images_seen
+    from sketchdraw.quality.evaluation import run_record
     from sketchdraw.quality.painting_judge import judge_folders as choose_folders
     from sketchdraw.quality.painting_judge import load_or_train_painting_judge
 
@@ -284,19 +282,8 @@ def evaluate_paintings(run_dir: str | os.PathLike, samples: int | None = None, d
         "held_out_share": config.held_out_share,
         "held_out_paintings": int(len(reference_rows)),
         "training_paintings": int(len(training_images)),
-        "images_seen": images_seen(run, len(training_images), config.batch_size),
-        "epochs": len(run.read_history()),
-        "samples": samples,
-        "seed": seed,
-        "draws": draws,
-        "truncation": truncation,
-        "evaluated": datetime.datetime.now().isoformat(timespec="seconds"),
+        **run_record(run, config, len(training_images), samples, seed, draws, truncation),
     }
-    best = read_best(run.root) if config.keep_best else None
-    if best is not None:  # generator.keras is this measured epoch's generator, not the last one
-        document["generator_epoch"] = best["epoch"]
-        document["generator_images_seen"] = best["images_seen"]
-        document["generator_chosen_by"] = best["chosen_by"]
     if draws > 1:
         document["generated_draws"] = rows
     if resamples:

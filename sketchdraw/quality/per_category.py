@@ -12,7 +12,6 @@ drawings' own. metrics.json holds the mean over the categories as its "generated
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 import os
 
@@ -68,7 +67,7 @@ def evaluate_conditional(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMP
     from sketchdraw.gallery import publish_pages
     from sketchdraw.quality import metrics
     from sketchdraw.quality.classifier import features_and_probabilities
-    from sketchdraw.quality.evaluation import images_seen, measure_draws
+    from sketchdraw.quality.evaluation import measure_draws, run_record
 
     run = RunFolder(run_dir)
     config = dataclasses.replace(ConditionalConfig.from_dict(run.load_config(), where=str(run.config_path)),
@@ -118,13 +117,7 @@ def evaluate_conditional(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMP
         "sds": sds,
         "summary": summary(per_category),
         "per_category": per_category,
-        "images_seen": images_seen(run, training_count, config.batch_size),
-        "epochs": len(run.read_history()),
-        "samples": samples,
-        "seed": seed,
-        "draws": draws,
-        "truncation": config.truncation,
-        "evaluated": datetime.datetime.now().isoformat(timespec="seconds"),
+        **run_record(run, config, training_count, samples, seed, draws, config.truncation),
     }
     atomic_write_text(run.metrics_path, json.dumps(document, indent=2) + "\n")
     publish_pages(run)
