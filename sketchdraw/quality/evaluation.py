@@ -44,10 +44,11 @@ def images_seen(run: RunFolder, training_count: int, batch_size: int) -> int:
 
 
 def run_record(run: RunFolder, config, training_count: int, samples: int, seed: int, draws: int,
-               truncation: float) -> dict:
+               truncation: float, keep_best: bool) -> dict:
     """What a metrics.json says about the run and the measurement, for doodles and paintings alike:
     images seen, epochs, the sampling settings, when, and which epoch's generator was measured
-    when keep_best chose one (generator.keras is then that epoch's, not the last one's)."""
+    when the run kept its best generator (`keep_best`: generator.keras is then that epoch's, not the
+    last one's)."""
     record = {
         "images_seen": images_seen(run, training_count, config.batch_size),
         "epochs": len(run.read_history()),
@@ -57,7 +58,7 @@ def run_record(run: RunFolder, config, training_count: int, samples: int, seed: 
         "truncation": truncation,
         "evaluated": datetime.datetime.now().isoformat(timespec="seconds"),
     }
-    best = read_best(run.root) if getattr(config, "keep_best", False) else None  # not every family has it
+    best = read_best(run.root) if keep_best else None
     if best is not None:
         record["generator_epoch"] = best["epoch"]
         record["generator_images_seen"] = best["images_seen"]
@@ -164,7 +165,7 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
         "generated": measured["generated"],
         REAL_ROW: measured["real_held_out"],
         "training_drawings": int(len(training_images)),
-        **run_record(run, config, len(training_images), samples, seed, draws, truncation),
+        **run_record(run, config, len(training_images), samples, seed, draws, truncation, config.keep_best),
     }
     if draws > 1:
         document["generated_draws"] = measured["generated_draws"]

@@ -282,7 +282,7 @@ def evaluate_paintings(run_dir: str | os.PathLike, samples: int | None = None, d
         "held_out_share": config.held_out_share,
         "held_out_paintings": int(len(reference_rows)),
         "training_paintings": int(len(training_images)),
-        **run_record(run, config, len(training_images), samples, seed, draws, truncation),
+        **run_record(run, config, len(training_images), samples, seed, draws, truncation, config.keep_best),
     }
     if draws > 1:
         document["generated_draws"] = rows

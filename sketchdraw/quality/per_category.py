@@ -117,7 +117,8 @@ def evaluate_conditional(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMP
         "sds": sds,
         "summary": summary(per_category),
         "per_category": per_category,
-        **run_record(run, config, training_count, samples, seed, draws, config.truncation),
+        **run_record(run, config, training_count, samples, seed, draws, config.truncation,
+                     keep_best=False),  # the conditional family has no keep_best
     }
     atomic_write_text(run.metrics_path, json.dumps(document, indent=2) + "\n")
     publish_pages(run)
