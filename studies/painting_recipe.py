@@ -48,7 +48,8 @@ SETTINGS: dict[str, tuple[str, dict]] = {BASELINE: ("vangogh", {})}
 SETTINGS["resize"] = ("vangogh", {"upsampling": "resize"})
 SETTINGS["diffaugment"] = ("vangogh", {**SETTINGS["resize"][1], "augment": "color,translation,cutout"})
 SETTINGS["batch16"] = ("vangogh", {**SETTINGS["diffaugment"][1], "batch_size": 16})
-SETTINGS["batch16_ema"] = ("vangogh", {**SETTINGS["batch16"][1], "ema_decay": 0.99})
+# rabbit_small's generator average: a window of about 1,000 updates, five Expressionism epochs.
+SETTINGS["batch16_ema"] = ("vangogh", {**SETTINGS["batch16"][1], "ema_decay": 0.999})
 SETTINGS["seed004+diffaugment"] = ("vangogh", {"augment": "color,translation,cutout"})
 LADDER = [BASELINE, "resize", "diffaugment", "batch16"]
 
