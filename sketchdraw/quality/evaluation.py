@@ -44,7 +44,7 @@ def images_seen(run: RunFolder, training_count: int, batch_size: int) -> int:
 
 
 def run_record(run: RunFolder, config, training_count: int, samples: int, seed: int, draws: int,
-               truncation: float, keep_best: bool) -> dict:
+               truncation: float, *, keep_best: bool) -> dict:
     """What a metrics.json says about the run and the measurement, for doodles and paintings alike:
     images seen, epochs, the sampling settings, when, and which epoch's generator was measured
     when the run kept its best generator (`keep_best`: generator.keras is then that epoch's, not the
@@ -165,7 +165,8 @@ def evaluate(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMPLES, classif
         "generated": measured["generated"],
         REAL_ROW: measured["real_held_out"],
         "training_drawings": int(len(training_images)),
-        **run_record(run, config, len(training_images), samples, seed, draws, truncation, config.keep_best),
+        **run_record(run, config, len(training_images), samples, seed, draws, truncation,
+                     keep_best=config.keep_best),
     }
     if draws > 1:
         document["generated_draws"] = measured["generated_draws"]

@@ -282,7 +282,8 @@ def evaluate_paintings(run_dir: str | os.PathLike, samples: int | None = None, d
         "held_out_share": config.held_out_share,
         "held_out_paintings": int(len(reference_rows)),
         "training_paintings": int(len(training_images)),
-        **run_record(run, config, len(training_images), samples, seed, draws, truncation, config.keep_best),
+        **run_record(run, config, len(training_images), samples, seed, draws, truncation,
+                     keep_best=config.keep_best),
     }
     if draws > 1:
         document["generated_draws"] = rows
