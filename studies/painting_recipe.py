@@ -56,6 +56,11 @@ SETTINGS["batch16_ema"] = ("vangogh", {**SETTINGS["batch16"][1], "ema_decay": 0.
 # The same five-epoch window on Van Gogh, whose epochs are 22 updates at batch 16: 0.999 there
 # would average over half of a 32,000-image run, early weights included.
 SETTINGS["batch16_ema99"] = ("vangogh", {**SETTINGS["batch16"][1], "ema_decay": 0.99})
+# The discriminator's penalty on small data (Mescheder et al. 2018): R1 keeps it flat on the real
+# paintings so that it cannot memorise them; on top of the fifth rung, with the seed's noisy BCE
+# and with the hinge loss (which takes no label targets).
+SETTINGS["r1"] = ("vangogh", {**SETTINGS["batch16_ema99"][1], "r1_weight": 1.0})
+SETTINGS["hinge_r1"] = ("vangogh", {**SETTINGS["r1"][1], "loss": "hinge", "label_treatment": "none"})
 SETTINGS["seed004+diffaugment"] = ("vangogh", {"augment": "color,translation,cutout"})
 LADDER = [BASELINE, "resize", "diffaugment", "batch16", "batch16_ema99"]
 

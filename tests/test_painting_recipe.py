@@ -92,6 +92,14 @@ def test_every_rung_adds_one_ingredient_to_the_one_before():
         assert len(changed) == 1, (before, after, changed)
 
 
+def test_every_setting_is_a_valid_painting_run(shared_data):
+    data = str(shared_data / "wikiart" / "vangogh")
+    for setting, (preset, overrides) in painting_recipe.SETTINGS.items():
+        config = dcgan.resolve(preset, data=data, **overrides)  # raises on a refused combination
+        assert all(getattr(config, key) == value for key, value in overrides.items()), setting
+    assert painting_recipe.SETTINGS["hinge_r1"][1]["label_treatment"] == "none"  # hinge takes no targets
+
+
 def test_settings_of_different_batch_sizes_see_the_same_images(shared_data, tmp_path):
     data = shared_data / "wikiart" / "vangogh"
     seen = []
