@@ -14,7 +14,8 @@ times the updates for the same images seen), `batch16_ema99` (grids and the save
 a moving average of the generator's weights over about five epochs: decay 0.99 on Van Gogh's 22
 updates an epoch; `batch16_ema` is 0.999, five of Expressionism's 192-update epochs). Every run
 keeps the preset's held-out tenth unseen by both networks, so the real row is paintings that
-neither network trained on.
+neither network trained on. Beside the ladder, `r1` and `hinge_r1` add the discriminator's R1
+penalty (weight 1) to the fifth rung, with the seed's noisy BCE and with the hinge loss.
 
 Runs go to `<runs-dir>/<folder>-<setting>-s<seed>` and are resumed or skipped when the study is run
 again; `--workers` trains that many at once, each a subprocess with its share of the CPU threads.
