@@ -15,7 +15,9 @@ a moving average of the generator's weights over about five epochs: decay 0.99 o
 updates an epoch; `batch16_ema` is 0.999, five of Expressionism's 192-update epochs). Every run
 keeps the preset's held-out tenth unseen by both networks, so the real row is paintings that
 neither network trained on. Beside the ladder, `r1` and `hinge_r1` add the discriminator's R1
-penalty (weight 1) to the fifth rung, with the seed's noisy BCE and with the hinge loss.
+penalty (weight 1) to the fifth rung, with the seed's noisy BCE and with the hinge loss, and
+`fastgan` swaps seed 004's networks for the few-shot `fastgan64` pair (skip-layer excitation, a
+self-supervised discriminator) on the fifth rung.
 
 Runs go to `<runs-dir>/<folder>-<setting>-s<seed>` and are resumed or skipped when the study is run
 again; `--workers` trains that many at once, each a subprocess with its share of the CPU threads.
@@ -62,6 +64,10 @@ SETTINGS["batch16_ema99"] = ("vangogh", {**SETTINGS["batch16"][1], "ema_decay": 
 # and with the hinge loss (which takes no label targets).
 SETTINGS["r1"] = ("vangogh", {**SETTINGS["batch16_ema99"][1], "r1_weight": 1.0})
 SETTINGS["hinge_r1"] = ("vangogh", {**SETTINGS["r1"][1], "loss": "hinge", "label_treatment": "none"})
+# The few-shot architecture (FastGAN, Liu et al. 2021: skip-layer excitation in the generator, a
+# discriminator that also redraws the real paintings) in place of seed 004's pair, on the fifth rung.
+SETTINGS["fastgan"] = ("vangogh", {**SETTINGS["batch16_ema99"][1], "model": "fastgan64",
+                                   "reconstruction_weight": 1.0})
 SETTINGS["seed004+diffaugment"] = ("vangogh", {"augment": "color,translation,cutout"})
 LADDER = [BASELINE, "resize", "diffaugment", "batch16", "batch16_ema99"]
 

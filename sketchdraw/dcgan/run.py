@@ -74,7 +74,8 @@ class DCGANRun(skeleton.FamilyRun):
         self.batches = None  # the distributed stream of epochs, opened at the first epoch trained
         options = StepOptions(augment=config.augment, label_treatment=config.label_treatment,
                               gradient_penalty_weight=config.gradient_penalty_weight,
-                              r1_weight=config.r1_weight)
+                              r1_weight=config.r1_weight,
+                              reconstruction_weight=config.reconstruction_weight)
         self.steps, self.several_steps = {}, None
         for variant in ("both", "generator", "discriminator"):
             self.steps[variant], several = make_train_steps(

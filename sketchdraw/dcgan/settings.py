@@ -47,9 +47,9 @@ class RunConfig(Settings, ScalingSettings):
     flip: bool = False  # random left-right flips (seed 004's augmentation)
     augment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"; empty: off
     # model
-    model: str = "tutorial"  # network pair: "tutorial", "upsample", "wikiart64" (sketchdraw/models/)
+    model: str = "tutorial"  # network pair: "tutorial", "upsample", "wikiart64", "fastgan64" (sketchdraw/models/)
     noise_dim: int = 100  # length of the noise vector the generator draws from
-    upsampling: str = "transpose"  # wikiart64 generator: "transpose" (the seed's) or "resize" (no checkerboard)
+    upsampling: str = "transpose"  # wikiart64 generator: "transpose" (the seed's) or "resize" (no checkerboard; fastgan64's only)
     # Training and the epoch grids always use the plain normal noise.
     truncation: float = 0.0  # > 0: sampled drawings (sample, evaluate, quality curve) keep noise within t std
     activation: str | None = None  # None: the model's own; "relu", "leaky_relu", "relu_variant"
@@ -73,6 +73,7 @@ class RunConfig(Settings, ScalingSettings):
     loss: str = "bce"  # "bce", "hinge", "least_squares", "wgan_gp"
     gradient_penalty_weight: float = 10.0  # wgan_gp only
     r1_weight: float = 0.0  # > 0: R1 penalty (weight/2 * |grad D(real)|^2) in the discriminator loss
+    reconstruction_weight: float = 0.0  # > 0: fastgan64's discriminator also redraws the real images
     label_treatment: str = "none"  # "none", "smooth", "noisy", "flip" or e.g. "noisy,flip"
     ema_decay: float = 0.0  # > 0: keep a moving average of the generator for grids and saving
     stuck_window: int = 0  # > 0: batches over which flat losses raise the learning rates
@@ -108,7 +109,7 @@ class RunConfig(Settings, ScalingSettings):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         for name in ("discriminator_warmup_batches", "stuck_window", "l2",
-                     "gradient_penalty_weight", "r1_weight"):
+                     "gradient_penalty_weight", "r1_weight", "reconstruction_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.generator_steps_per_discriminator_step > 1 < self.discriminator_steps_per_generator_step:
@@ -156,7 +157,12 @@ class RunConfig(Settings, ScalingSettings):
                              f"(2.0 doubles the learning rates), got {self.stuck_tolerance} and "
                              f"{self.stuck_factor}")
         super().validate()
-        models.get(self.model)
+        family = models.get(self.model)
+        if self.reconstruction_weight > 0 and not family.self_supervised:
+            self_supervised = [name for name in models.names() if models.get(name).self_supervised]
+            raise ValueError(f"reconstruction_weight={self.reconstruction_weight} needs a discriminator that "
+                             f"redraws images, and model {self.model!r} has none: use model "
+                             f"{' or '.join(map(repr, self_supervised))}, or reconstruction_weight=0")
         losses.check_label_treatment(losses.get(self.loss), self.label_treatment)
         from sketchdraw import augment, layers
 

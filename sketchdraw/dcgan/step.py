@@ -35,6 +35,8 @@ class StepOptions:
     label_treatment: str = "none"  # smoothed / noisy / flipped targets (losses.make_labels)
     gradient_penalty_weight: float = 10.0  # used when the loss asks for a gradient penalty
     r1_weight: float = 0.0  # > 0: R1 penalty on the (augmented) real images
+    # > 0: the self-supervised discriminator's error redrawing the (augmented) real images
+    reconstruction_weight: float = 0.0
 
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
@@ -78,6 +80,9 @@ def make_train_steps(generator, discriminator, generator_optimizer, discriminato
     devices = devices or Devices(strategy or tf.distribute.get_strategy(), global_batch_size)
     scale = 1.0 / float(global_batch_size)
     use_labels = options.label_treatment != "none"
+    if options.reconstruction_weight > 0 and not hasattr(discriminator, "logits_and_reconstruction_loss"):
+        raise ValueError(f"reconstruction_weight={options.reconstruction_weight} needs a self-supervised "
+                         f"discriminator (model fastgan64); {discriminator.name} cannot redraw images")
 
     def seen_by_discriminator(images):
         # The same differentiable augmentation for real and generated images, in both updates.
@@ -91,7 +96,15 @@ def make_train_steps(generator, discriminator, generator_optimizer, discriminato
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             generated = as_float32(generator(noise, training=True))
             real_seen = seen_by_discriminator(images)
-            real_logits = as_float32(discriminator(real_seen, training=True))
+            if options.reconstruction_weight > 0:
+                # which quarter of the image the part decoder redraws, one per batch (as FastGAN)
+                part = noise_generator.uniform([], 0, 4, dtype=tf.int32) \
+                    if noise_generator is not None else tf.random.uniform([], 0, 4, dtype=tf.int32)
+                real_logits, reconstruction_error = discriminator.logits_and_reconstruction_loss(
+                    real_seen, part, training=True)
+                real_logits = as_float32(real_logits)
+            else:
+                real_logits = as_float32(discriminator(real_seen, training=True))
             fake_logits = as_float32(discriminator(seen_by_discriminator(generated), training=True))
             generator_loss = tf.nn.compute_average_loss(
                 loss.generator(fake_logits), global_batch_size=global_batch_size)
@@ -106,6 +119,8 @@ def make_train_steps(generator, discriminator, generator_optimizer, discriminato
                     discriminator, images, generated, weight=options.gradient_penalty_weight)
             if options.r1_weight > 0:
                 per_example += losses.r1_penalty(discriminator, real_seen, options.r1_weight)
+            if options.reconstruction_weight > 0:
+                per_example += options.reconstruction_weight * as_float32(reconstruction_error)
             discriminator_loss = tf.nn.compute_average_loss(
                 per_example, global_batch_size=global_batch_size)
             # scale_loss: the loss scale under mixed_float16 (1 otherwise); apply_gradients undoes it

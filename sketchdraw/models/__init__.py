@@ -25,6 +25,9 @@ class ModelFamily:
     build_generator: Callable  # (noise_dim=100, **options) -> keras.Model
     build_discriminator: Callable  # (image_shape=..., **options) -> keras.Model
     description: str = ""
+    # The discriminator also redraws real images (`logits_and_reconstruction_loss`), which a run's
+    # `reconstruction_weight` adds to its loss.
+    self_supervised: bool = False
 
 
 MODELS: Registry[ModelFamily] = Registry("model")
@@ -44,4 +47,4 @@ def names() -> list[str]:
 
 
 # Importing the family modules registers them.
-from sketchdraw.models import quickdraw28, wikiart64  # noqa: E402,F401
+from sketchdraw.models import fastgan64, quickdraw28, wikiart64  # noqa: E402,F401
