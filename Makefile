@@ -46,7 +46,7 @@ export DRAWS RESAMPLES TRUNCATION RUNS RUN N WHAT PORT HYBRID WEIGHT JUDGE_DATA 
 # $(call opt,--flag,NAME): `--flag "$NAME"` when NAME is set and not empty, else nothing
 opt = $${$(2):+$(1) "$$$(2)"}
 
-.PHONY: help setup browser run sample evaluate translate draw serve export gallery list bench ablation test test-slow lint
+.PHONY: help setup browser run sample evaluate translate draw serve export export-web gallery list bench ablation test test-slow lint
 
 help:
 	@echo "make setup                      virtual environment + requirements + editable install"
@@ -63,6 +63,7 @@ help:
 	@echo "make draw RUN=runs/faces_sketch2photo SKETCH=my_sketch.png"
 	@echo "make serve RUN=runs/rabbit [PORT=8765]   the drawing page: draw, and the run suggests how to finish it"
 	@echo "make export RUN=runs/rabbit      the generator as a TensorFlow SavedModel (<run>/export/generator)"
+	@echo "make export-web RUN=runs/rabbit  the drawing page as static files, TensorFlow.js in the browser (<run>/export/web)"
 	@echo "make gallery [RUNS=runs]        rebuild runs/index.html and every run's index.html"
 	@echo "make list WHAT=presets|categories|runs [RUNS=runs MIRROR=dir]   categories: * = in the mirror folder"
 	@echo "make bench [QUICK=1]            benchmarks -> bench/results/<date>-<host>.md"
@@ -109,6 +110,22 @@ serve: $(STAMP)
 
 export: $(STAMP)
 	$(BIN)/python -m sketchdraw export --run "$$RUN"
+
+# The drawing page for a static web host needs two tools from outside this environment, fetched
+# into .tfjs/ on first use: the TF.js converter, in its own virtual environment because it pins
+# an older TensorFlow (and ydf below 0.13: newer ones need a protobuf that TensorFlow 2.19 refuses),
+# and TensorFlow.js's browser bundle from npm.
+TFJS := .tfjs
+TFJS_CONVERTER := $(TFJS)/venv/bin/tensorflowjs_converter
+TFJS_SCRIPT := $(TFJS)/node_modules/@tensorflow/tfjs/dist/tf.min.js
+$(TFJS_CONVERTER):
+	$(PYTHON) -m venv $(TFJS)/venv
+	$(TFJS)/venv/bin/python -m pip install --quiet tensorflowjs==4.22.0 "ydf<0.13"
+$(TFJS_SCRIPT):
+	npm install --silent --no-audit --no-fund --prefix $(TFJS) @tensorflow/tfjs@4.22.0
+
+export-web: $(STAMP) $(TFJS_CONVERTER) $(TFJS_SCRIPT)
+	$(BIN)/python -m sketchdraw export --run "$$RUN" --web --converter $(TFJS_CONVERTER) --tfjs-script $(TFJS_SCRIPT)
 
 gallery: $(STAMP)
 	$(BIN)/python -m sketchdraw gallery --runs-dir "$$RUNS"

@@ -30,7 +30,7 @@ from sketchdraw.console import (
     quiet_kernel_options,
     verbose_requested,
 )
-from sketchdraw.drawing.export import add_export_parser
+from sketchdraw.drawing.export_cli import add_export_parser
 from sketchdraw.drawing.server import add_serve_parser
 from sketchdraw.evaluate_cli import add_evaluate_parser, evaluate_command  # noqa: F401
 from sketchdraw.families import DEFAULT_EXPERIMENT, family_of

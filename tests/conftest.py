@@ -107,3 +107,16 @@ def browser(tmp_path_factory):
                     "to check the pages in a real browser")
     with chromium(tmp_path_factory.mktemp("chromium-profile")) as page:
         yield page
+
+
+@pytest.fixture(scope="module")
+def rabbit_run(tmp_path_factory, quickdraw_mirror) -> Path:
+    """A rabbit_small generator after 6 epochs on 450 real rabbits: rabbit-shaped blobs (for the
+    drawing page and its export; trained once per test module)."""
+    from sketchdraw import dcgan
+
+    runs = tmp_path_factory.mktemp("runs")
+    config = dcgan.resolve("rabbit_small", name="rabbit", epochs=6, checkpoint_every=6, quality_every=0,
+                           keep_best=False, runs_dir=str(runs), progress=False, mirror=str(quickdraw_mirror))
+    dcgan.train(config)
+    return runs / "rabbit"

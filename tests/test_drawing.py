@@ -26,18 +26,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def rabbit_run(tmp_path_factory, quickdraw_mirror) -> Path:
-    """A rabbit_small generator after 6 epochs on 450 real rabbits: rabbit-shaped blobs."""
-    from sketchdraw import dcgan
-
-    runs = tmp_path_factory.mktemp("runs")
-    config = dcgan.resolve("rabbit_small", name="rabbit", epochs=6, checkpoint_every=6, quality_every=0,
-                           keep_best=False, runs_dir=str(runs), progress=False, mirror=str(quickdraw_mirror))
-    dcgan.train(config)
-    return runs / "rabbit"
-
-
-@pytest.fixture(scope="module")
 def completer(rabbit_run):
     from sketchdraw import sampling
 

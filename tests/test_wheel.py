@@ -94,6 +94,10 @@ def test_the_wheel_trains_an_epoch_from_outside_the_checkout(tmp_path, quickdraw
     with zipfile.ZipFile(wheel) as archive:
         for notebook in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")):
             assert archive.read(f"sketchdraw/notebooks/{notebook.name}") == notebook.read_bytes()
+        # every file the package reads at run time: the category list, the pages and their scripts
+        for data in sorted((REPO_ROOT / "sketchdraw").rglob("*")):
+            if data.is_file() and data.suffix not in (".py", ".pyc"):
+                assert archive.read(data.relative_to(REPO_ROOT).as_posix()) == data.read_bytes(), data
 
     venv = _fresh_environment(tmp_path, wheel)
     elsewhere = tmp_path / "elsewhere"

@@ -54,6 +54,15 @@ def check_ink(ink) -> np.ndarray:
     return (array / 255.0).astype(np.float32)
 
 
+def check_drawing_generator(generator) -> None:
+    """Refuse a generator the drawing page cannot use: it takes noise (and a label) and draws one
+    28×28 grayscale drawing."""
+    shape = tuple(generator.output_shape[1:])
+    if len(generator.inputs) > 2 or shape != (IMAGE_SIZE, IMAGE_SIZE, 1):
+        raise ValueError(f"the drawing page takes a Quick, Draw! run's generator (noise in, one "
+                         f"{IMAGE_SIZE}×{IMAGE_SIZE} grayscale drawing out); this one draws {shape}")
+
+
 class Completer:
     """Suggestions from one grayscale 28×28 generator (a Quick, Draw! run's generator.keras); a
     class-conditional generator draws the category `label` asked for (0 to `classes` - 1).
@@ -64,10 +73,7 @@ class Completer:
 
     def __init__(self, generator, bank: int = 2048, screen: int = 512, near: int = 64, steps: int = 20,
                  learning_rate: float = 0.08, outside_weight: float = 0.05, prior_weight: float = 0.05):
-        shape = tuple(generator.output_shape[1:])
-        if len(generator.inputs) > 2 or shape != (IMAGE_SIZE, IMAGE_SIZE, 1):
-            raise ValueError(f"the drawing page takes a Quick, Draw! run's generator (noise in, one "
-                             f"{IMAGE_SIZE}×{IMAGE_SIZE} grayscale drawing out); this one draws {shape}")
+        check_drawing_generator(generator)
         self.generator = generator
         self.conditional = len(generator.inputs) == 2
         self.noise_dim = int(generator.inputs[0].shape[-1])

@@ -4,6 +4,7 @@ The SavedModel has one signature, `serve`: noise vectors (batch, noise_dim) floa
 (batch, height, width, channels) in [-1, 1] out (Quick, Draw!: +1 is ink). TensorFlow Serving, the
 TF.js converter (`tensorflowjs_converter --input_format=tf_saved_model <folder> <web folder>`) and
 `tf.saved_model.load(folder).serve(noise)` all take it; no sketchdraw code is needed to load it.
+`sketchdraw export --web` goes on to the drawing page as static files (sketchdraw/drawing/web_export.py).
 """
 
 from __future__ import annotations
@@ -34,22 +35,3 @@ def export_generator(run_dir, output=None) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-def add_export_parser(commands) -> None:
-    parser = commands.add_parser("export", help="write a run's generator as a TensorFlow SavedModel")
-    parser.add_argument("--run", required=True, help="run folder, e.g. runs/rabbit_small")
-    parser.add_argument("--output", help="SavedModel folder to write (default: <run>/export/generator)")
-    parser.set_defaults(handler=export_command)
-
-
-def export_command(arguments) -> int:
-    from sketchdraw.artifacts import check_run_exists
-
-    check_run_exists(arguments.run)
-    try:
-        folder = export_generator(arguments.run, arguments.output)
-    except FileExistsError as error:
-        raise ValueError(str(error)) from None
-    print(f"wrote {folder} (SavedModel; signature 'serve': noise in, drawings in [-1, 1] out)")
-    return 0

@@ -40,6 +40,15 @@ class RequestError(ValueError):
     """A request the page would never send: answered 400 with the reason."""
 
 
+def run_categories(run) -> list[str]:
+    """What a run's generator draws, by label: a class-conditional run's `categories` in order, or
+    the one category of a single-category run."""
+    settings = run.load_config() if run.config_path.is_file() else {}
+    settings = settings if isinstance(settings, dict) else {}
+    return [name.strip() for name in str(settings.get("categories") or "").split(",")
+            if name.strip()] or [str(settings.get("category") or "drawing")]
+
+
 class DrawingApp:
     """What the server serves for one run: its generator's completer and its drawings folder."""
 
@@ -48,11 +57,7 @@ class DrawingApp:
         from sketchdraw.artifacts import RunFolder
 
         self.run = RunFolder(run_dir)
-        settings = self.run.load_config() if self.run.config_path.is_file() else {}
-        settings = settings if isinstance(settings, dict) else {}
-        # a class-conditional run draws each of its `categories`, by label in that order
-        self.categories = [name.strip() for name in str(settings.get("categories") or "").split(",")
-                           if name.strip()] or [str(settings.get("category") or "drawing")]
+        self.categories = run_categories(self.run)
         if completer is None:
             completer = Completer(sampling.load_generator(run_dir))
             completer.warm_up()
