@@ -45,16 +45,27 @@ def test_missing_tools_are_named_with_the_fix_before_the_run_is_opened(tmp_path,
     assert sorted(path.name for path in tmp_path.iterdir()) == ["tf.min.css"]
 
 
-def test_a_failed_conversion_leaves_nothing_and_an_export_is_never_replaced(rabbit_run, tmp_path):
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory, quickdraw_mirror) -> Path:
+    """One epoch on 64 rabbits: a generator to export, no more."""
+    from sketchdraw import dcgan
+
+    runs = tmp_path_factory.mktemp("runs")
+    dcgan.train(dcgan.resolve("rabbit_small", name="rabbit", epochs=1, limit=64, quality_every=0, keep_best=False,
+                              runs_dir=str(runs), progress=False, mirror=str(quickdraw_mirror)))
+    return runs / "rabbit"
+
+
+def test_a_failed_conversion_leaves_nothing_and_an_export_is_never_replaced(small_run, tmp_path):
     script = tmp_path / "tf.min.js"
     script.write_text("// stands in for the bundle: the converter fails first\n")
     target = tmp_path / "web"
     with pytest.raises(RuntimeError, match="the TF.js converter failed"):
-        web_export.export_web(rabbit_run, target, converter="false", script=script)
+        web_export.export_web(small_run, target, converter="false", script=script)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["tf.min.js"]  # no folder, no staging
     target.mkdir()
     with pytest.raises(FileExistsError, match="already exists"):
-        web_export.export_web(rabbit_run, target, converter="false", script=script)
+        web_export.export_web(small_run, target, converter="false", script=script)
 
 
 def test_the_static_page_loads_its_helpers_before_the_pages_script():
