@@ -12,12 +12,13 @@ The ladder (`LADDER`): `seed004` (the `vangogh` preset: the seed's layer tables,
 (colour, translation and cutout applied to everything the discriminator sees), `batch16` (four
 times the updates for the same images seen), `batch16_ema99` (grids and the saved generator from
 a moving average of the generator's weights over about five epochs: decay 0.99 on Van Gogh's 22
-updates an epoch; `batch16_ema` is 0.999, five of Expressionism's 192-update epochs). Every run
-keeps the preset's held-out tenth unseen by both networks, so the real row is paintings that
-neither network trained on. Beside the ladder, `r1` and `hinge_r1` add the discriminator's R1
-penalty (weight 1) to the fifth rung, with the seed's noisy BCE and with the hinge loss, and
-`fastgan` swaps seed 004's networks for the few-shot `fastgan64` pair (skip-layer excitation, a
-self-supervised discriminator) on the fifth rung.
+updates an epoch; `batch16_ema` is 0.999, five of Expressionism's 192-update epochs), `fastgan`
+(seed 004's networks swapped for the few-shot `fastgan64` pair: skip-layer excitation, and a
+discriminator that also redraws the real paintings, weighted by `reconstruction_weight`; the
+`vangogh_small` preset). Every run keeps the preset's held-out tenth unseen by both networks, so
+the real row is paintings that neither network trained on. Beside the ladder, `r1` and `hinge_r1`
+add the discriminator's R1 penalty (weight 1) to the fifth rung, with the seed's noisy BCE and
+with the hinge loss.
 
 Runs go to `<runs-dir>/<folder>-<setting>-s<seed>` and are resumed or skipped when the study is run
 again; `--workers` trains that many at once, each a subprocess with its share of the CPU threads.
@@ -69,7 +70,10 @@ SETTINGS["hinge_r1"] = ("vangogh", {**SETTINGS["r1"][1], "loss": "hinge", "label
 SETTINGS["fastgan"] = ("vangogh", {**SETTINGS["batch16_ema99"][1], "model": "fastgan64",
                                    "reconstruction_weight": 1.0})
 SETTINGS["seed004+diffaugment"] = ("vangogh", {"augment": "color,translation,cutout"})
-LADDER = [BASELINE, "resize", "diffaugment", "batch16", "batch16_ema99"]
+LADDER = [BASELINE, "resize", "diffaugment", "batch16", "batch16_ema99", "fastgan"]
+# A rung that swaps the networks changes these together: the model, and the loss weight of the
+# decoders that only that model has.
+ONE_INGREDIENT = ({"model", "reconstruction_weight"},)
 
 # The issue's targets, per setting against the baseline's mean and the real held-out row:
 # (metric, operator, factor, against).

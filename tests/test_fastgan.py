@@ -124,7 +124,7 @@ def test_the_step_adds_the_reconstruction_and_refuses_a_plain_discriminator(pain
 def test_the_settings_refuse_a_reconstruction_without_a_decoder_and_a_transposed_fastgan(shared_data):
     data = str(shared_data / "wikiart" / "vangogh")
     with pytest.raises(ValueError, match="model 'wikiart64' has none: use model 'fastgan64'"):
-        dcgan.resolve("vangogh_small", data=data, reconstruction_weight=1.0)
+        dcgan.resolve("vangogh_small", data=data, model="wikiart64", reconstruction_weight=1.0)
     with pytest.raises(ValueError, match="reconstruction_weight must not be negative"):
         dcgan.resolve("vangogh_small", data=data, model="fastgan64", reconstruction_weight=-1.0)
     with pytest.raises(ValueError, match="only doubles by resizing"):
@@ -132,9 +132,10 @@ def test_the_settings_refuse_a_reconstruction_without_a_decoder_and_a_transposed
 
 
 def test_a_van_gogh_run_trains_checkpoints_the_decoders_and_resumes(shared_data, tmp_path):
-    config = dcgan.resolve("vangogh_small", data=str(shared_data / "wikiart" / "vangogh"),
-                           model="fastgan64", reconstruction_weight=1.0, limit=32, epochs=1,
+    # vangogh_small is the fastgan64 pair with its decoders' loss
+    config = dcgan.resolve("vangogh_small", data=str(shared_data / "wikiart" / "vangogh"), limit=32, epochs=1,
                            runs_dir=str(tmp_path), progress=False)
+    assert (config.model, config.reconstruction_weight) == ("fastgan64", 1.0)
     first = dcgan.train(config)
     decoder = first.models["discriminator"].part_decoder
     trained = [variable.numpy() for variable in decoder.trainable_variables]

@@ -153,7 +153,8 @@ of the paper's continuous noisy ones) and `portraits`. `vangogh_small` and `expr
 are this project's small-data recipe, measured against the paper's on two or three seeds
 (docs/small-data.md): a generator that resizes and convolves instead of transposed convolutions
 (no checkerboard), DiffAugment, batch 16, and grids drawn by a moving average of the generator
-over about five epochs.
+over about five epochs; `vangogh_small` also swaps the paper's networks for the few-shot
+`fastgan64` pair (skip-layer excitation, and a discriminator that also redraws the real paintings).
 """)
     WIKIART.parameters(notebook)
     notebook.setup_cells("""
