@@ -2,8 +2,9 @@
 
 Measures training throughput against the seeds' own code, the input pipeline, epoch bookkeeping,
 memory, start-up, quality per compute, the input chain's two sources (numpy and tensor: memory
-and speed) and one device's speed with the devices settings (steps per call, XLA, mixed precision) and the
-drawing page's wait for suggestions, prints one markdown table and writes it (atomically) to
+and speed), one device's speed with the devices settings (steps per call, XLA, mixed precision),
+the drawing page's wait for suggestions and what the painting networks cost (64x64 and 128x128),
+prints one markdown table and writes it (atomically) to
 `bench/results/<date>-<host>.md` (`-quick.md` for --quick) with the machine and settings.
 Throughput figures are ratios of interleaved runs in this one process, so they hold on a busy
 machine; the absolute images/s beside them are context. `--quick` (~2 minutes on 2 CPU cores)
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     import keras
     import memory
     import numpy as np
+    import paintings
     import quality
     import scaling
     import startup
@@ -107,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += scaling.measure(images, scaling.QUICK if arguments.quick else scaling.FULL,
                             gpu=bool(gpus), log=log)
     rows += drawing_page.measure(mirror, log, drawings=4 if arguments.quick else 12)
+    rows += paintings.measure(paintings.QUICK if arguments.quick else paintings.FULL, log)
 
     today = datetime.date.today().isoformat()
     host = socket.gethostname()

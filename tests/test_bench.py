@@ -36,14 +36,18 @@ EXPECTED_FIGURES = [
     "rabbit_small (batch 32): XLA, images/s",
     "rabbit_small (batch 32): mixed_bfloat16, images/s",
     "suggestions after a stroke ends: median wait",
+    "fifth rung (wikiart64), 64x64: images/s",
+    "vangogh_small (fastgan64), 128x128: images/s; / fifth rung",
+    "vangogh_small at 128x128: 91 epochs on 2 CPU cores, estimated",
 ]
 
 
-# about 2.5 minutes on 2 cores: `make test-slow` (and `make bench QUICK=1`) run it
+# about 4 minutes on 2 cores: `make test-slow` (and `make bench QUICK=1`) run it
 @pytest.mark.slow
-def test_quick_benchmark_reports_every_row(quickdraw_mirror, tmp_path):
+def test_quick_benchmark_reports_every_row(quickdraw_mirror, shared_data, tmp_path):
     output = tmp_path / "results.md"
     environment = {**os.environ, "SKETCHDRAW_QUICKDRAW_MIRROR": str(quickdraw_mirror),
+                   "SKETCHDRAW_VANGOGH_FOLDER": str(shared_data / "wikiart" / "vangogh"),
                    "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "run.py"), "--quick",
                            "--output", str(output)], cwd=tmp_path, env=environment,

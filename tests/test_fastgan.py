@@ -48,6 +48,21 @@ def test_the_excitation_gates_the_large_map_from_the_small_one():
     assert np.abs(weights[0] - weights[1]).max() > 0  # it depends on the noise, through the 4x4 map
 
 
+def test_at_128x128_a_third_excitation_and_decoders_at_half_size(shared_data):
+    # `image_size=128` on a painting run: the same pair one doubling larger
+    config = dcgan.resolve("vangogh_small", data=str(shared_data / "wikiart" / "vangogh"), image_size=128,
+                           limit=4, progress=False)
+    generator, discriminator = build_models(config)
+    assert generator.output_shape == (None, 128, 128, 3)
+    excited = sorted(layer.name for layer in generator.layers if type(layer).__name__ == "Multiply")
+    assert excited == ["up128_excited", "up32_excited", "up64_excited"]
+    images = load_training_images(config).astype("float32") / 127.5 - 1.0
+    assert images.shape == (4, 128, 128, 3)
+    logits, errors = discriminator.logits_and_reconstruction_loss(images, 1)
+    assert logits.shape == (4, 1) and errors.shape == (4,)
+    assert discriminator.whole_decoder.output_shape == (None, 64, 64, 3)
+
+
 def test_the_generator_is_saved_and_loaded_as_a_keras_file(tmp_path):
     import keras
 
