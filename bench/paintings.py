@@ -64,31 +64,19 @@ def vangogh_folder() -> Path:
 
 
 def contestant(name: str, preset: str, changes: dict, folder: Path) -> Contestant:
-    import tensorflow as tf
-
-    from sketchdraw import dcgan, losses, pipeline, skeleton
-    from sketchdraw.dcgan.data import load_training_images
-    from sketchdraw.stabilisers import GeneratorEMA
+    """The run's own networks, optimizers, average and step, built as `make run` builds them."""
+    from sketchdraw import dcgan, skeleton
+    from sketchdraw.dcgan.run import DCGANRun
+    from sketchdraw.scaling import Devices
 
     config = dcgan.resolve(preset, data=str(folder), limit=PAINTINGS, progress=False, **changes)
-    images = load_training_images(config)
-    shape = (config.image_size, config.image_size, 3)
     skeleton.keras_seed(config.seed)
-    generator, discriminator = dcgan.build_models(config)
-    generator_optimizer = skeleton.adam(config.generator_learning_rate, config.generator_beta1,
-                                        generator, config.generator_beta2)
-    discriminator_optimizer = skeleton.adam(config.discriminator_learning_rate, config.discriminator_beta1,
-                                            discriminator, config.discriminator_beta2)
-    ema = GeneratorEMA(generator, config.ema_decay) if config.ema_decay > 0 else None
-    options = dcgan.StepOptions(augment=config.augment, label_treatment=config.label_treatment,
-                                r1_weight=config.r1_weight, reconstruction_weight=config.reconstruction_weight)
-    step = dcgan.make_train_step(
-        generator, discriminator, generator_optimizer, discriminator_optimizer, losses.get(config.loss),
-        config.batch_size, config.noise_dim, options=options,
-        label_generator=tf.random.Generator.from_seed(config.seed),
-        after_generator_update=ema.update if ema is not None else None,
-        noise_generator=tf.random.Generator.from_seed(config.seed + 1))
-    batches = iter(pipeline.image_dataset(images, config.batch_size, shape, seed=config.seed).repeat())
+    family = DCGANRun(config)
+    family.devices = Devices.from_settings(config)
+    family.load_data()
+    family.build(run=None)  # building writes nothing to the run folder
+    step = family.steps["both"]
+    batches = iter(family.devices.strategy.experimental_distribute_dataset(family.dataset))
 
     def run(steps: int) -> int:
         statistics = None
