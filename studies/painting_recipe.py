@@ -69,6 +69,10 @@ SETTINGS["hinge_r1"] = ("vangogh", {**SETTINGS["r1"][1], "loss": "hinge", "label
 # discriminator that also redraws the real paintings) in place of seed 004's pair, on the fifth rung.
 SETTINGS["fastgan"] = ("vangogh", {**SETTINGS["batch16_ema99"][1], "model": "fastgan64",
                                    "reconstruction_weight": 1.0})
+# The same pair on Expressionism's fifth rung, whose epochs are 192 updates at batch 16: there the
+# five-epoch generator average is 0.999.
+SETTINGS["fastgan_ema999"] = ("vangogh", {**SETTINGS["batch16_ema"][1], "model": "fastgan64",
+                                          "reconstruction_weight": 1.0})
 SETTINGS["seed004+diffaugment"] = ("vangogh", {"augment": "color,translation,cutout"})
 LADDER = [BASELINE, "resize", "diffaugment", "batch16", "batch16_ema99", "fastgan"]
 # A rung that swaps the networks changes these together: the model, and the loss weight of the
