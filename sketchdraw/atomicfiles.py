@@ -65,3 +65,13 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 def _remove_quietly(path: str | os.PathLike) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.remove(path)
+
+
+def unused_path(path: str | os.PathLike) -> Path:
+    """`path`, or `<stem>-2<suffix>`, `-3`, ... when something is already saved there: for records
+    such as a study's table of the day, which a second study the same day must not replace."""
+    path = Path(path)
+    candidate, number = path, 2
+    while candidate.exists():
+        candidate, number = path.with_name(f"{path.stem}-{number}{path.suffix}"), number + 1
+    return candidate

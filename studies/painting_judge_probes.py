@@ -125,11 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--data {arguments.data} is not a folder of paintings")
     if arguments.draws < 2:
         parser.error("--draws must be at least 2 (the table gives each probe's spread over its draws)")
-    from sketchdraw.atomicfiles import atomic_write_text
+    from sketchdraw.atomicfiles import atomic_write_text, unused_path
 
     table = format_table(run_all(arguments))
     folder = arguments.data.name
-    path = arguments.results_dir / f"painting-judge-probes-{folder}-{datetime.date.today().isoformat()}.md"
+    path = unused_path(arguments.results_dir / f"painting-judge-probes-{folder}-{datetime.date.today().isoformat()}.md")
     arguments.results_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, f"# How hard the painting judge is to fool, on {folder}\n\n"
                       f"Command: `python studies/painting_judge_probes.py --data {os.path.relpath(arguments.data, REPO_ROOT)} "

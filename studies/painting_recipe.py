@@ -275,10 +275,10 @@ def results_name(data: str, images: int, date: str) -> str:
 
 
 def write_results(arguments, rows: list[dict]) -> Path:
-    from sketchdraw.atomicfiles import atomic_write_text
+    from sketchdraw.atomicfiles import atomic_write_text, unused_path
 
     date = datetime.date.today().isoformat()
-    path = Path(arguments.results_dir) / results_name(arguments.data, arguments.images, date)
+    path = unused_path(Path(arguments.results_dir) / results_name(arguments.data, arguments.images, date))
     classifier = rows[0]["document"]["classifier"] if rows else {}
     first = rows[0]["document"] if rows else {}
     text = (f"# Small-data painting ablation on {Path(arguments.data).name}: {arguments.images:,} images seen per run\n\n"

@@ -356,10 +356,10 @@ def results_name(category: str, images: int, date: str) -> str:
 
 
 def write_results(args, rows: list[dict]) -> Path:
-    from sketchdraw.atomicfiles import atomic_write_text
+    from sketchdraw.atomicfiles import atomic_write_text, unused_path
 
     date = datetime.date.today().isoformat()
-    path = Path(args.results_dir) / results_name(args.category, args.images, date)
+    path = unused_path(Path(args.results_dir) / results_name(args.category, args.images, date))
     classifier = rows[0]["document"]["classifier"] if rows else {}
     text = (f"# Small-data ablation on {args.category}: first {args.train} drawings, "
             f"{args.images:,} images seen per run\n\n"

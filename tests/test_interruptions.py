@@ -438,3 +438,12 @@ def test_saved_files_get_the_usual_permissions(tmp_path):
     assert stat.S_IMODE((tmp_path / "history.csv").stat().st_mode) == 0o644
 
 
+def test_unused_path_never_names_something_already_saved(tmp_path):
+    first = tmp_path / "table.md"
+    assert atomicfiles.unused_path(first) == first
+    first.write_text("the morning's table")
+    second = atomicfiles.unused_path(first)
+    assert second.name == "table-2.md"
+    second.write_text("the afternoon's table")
+    assert atomicfiles.unused_path(first).name == "table-3.md"
+    assert first.read_text() == "the morning's table"

@@ -158,6 +158,9 @@ def test_the_study_trains_measures_and_tabulates_each_setting(shared_data, tmp_p
     again = subprocess.run([sys.executable, str(SCRIPT), *arguments], cwd=tmp_path, env=environment,
                            capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and "measured already" in (tmp_path / "runs" / "vangogh-resize-s3.log").read_text()
+    # The day's first table is a record: the second study writes beside it.
+    tables = {path.name for path in (tmp_path / "results").glob("painting-recipe-vangogh-0k-*.md")}
+    assert tables == {results.name, results.name.replace(".md", "-2.md")} and results.read_text() == text
 
 
 def test_an_unknown_setting_is_refused_with_the_choices(tmp_path):
