@@ -170,11 +170,11 @@ def test_an_unknown_setting_is_refused_with_the_choices(tmp_path):
 
 
 def test_the_small_painting_presets_are_the_studys_measured_settings_at_their_budgets(shared_data, tmp_path):
-    # vangogh_small is the Van Gogh ladder's last rung; expressionism_small is the setting measured on
-    # Expressionism (the average's window in Expressionism epochs), trained for its own epochs.
+    # vangogh_small is the Van Gogh ladder's last rung; expressionism_small is the few-shot pair measured
+    # on Expressionism (the average's window in Expressionism epochs), trained for its own epochs.
     data = str(shared_data / "wikiart" / "vangogh")
     for experiment, setting, budget in (("vangogh_small", painting_recipe.LADDER[-1], set()),
-                                        ("expressionism_small", "batch16_ema", {"epochs"})):
+                                        ("expressionism_small", "fastgan_ema999", {"epochs"})):
         studied = painting_recipe.make_config(setting, 0, data, painting_recipe.DEFAULT_IMAGES, str(tmp_path))
         preset = dcgan.resolve(experiment, data=data, runs_dir=str(tmp_path), progress=False)
         differing = {key for key, value in preset.to_dict().items()

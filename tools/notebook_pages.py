@@ -150,11 +150,11 @@ them, so it cannot simply memorise the few hundred paintings.
 Presets: `vangogh`, `vangogh_flip`, `vangogh_diffaugment`, `expressionism`, `expressionism_l2`
 (an L2 penalty of 1e-7 on the convolutions), `expressionism_discrete_labels` (0/1 targets instead
 of the paper's continuous noisy ones) and `portraits`. `vangogh_small` and `expressionism_small`
-are this project's small-data recipe, measured against the paper's on two or three seeds
-(docs/small-data.md): a generator that resizes and convolves instead of transposed convolutions
-(no checkerboard), DiffAugment, batch 16, and grids drawn by a moving average of the generator
-over about five epochs; `vangogh_small` also swaps the paper's networks for the few-shot
-`fastgan64` pair (skip-layer excitation, and a discriminator that also redraws the real paintings).
+are this project's small-data recipe, measured against the paper's (docs/small-data.md): the
+few-shot `fastgan64` pair (skip-layer excitation, a generator that resizes and convolves instead
+of transposed convolutions, so no checkerboard, and a discriminator that also redraws the real
+paintings), DiffAugment, batch 16, and grids drawn by a moving average of the generator over
+about five epochs.
 """)
     WIKIART.parameters(notebook)
     notebook.setup_cells("""
