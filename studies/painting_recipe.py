@@ -67,17 +67,16 @@ SETTINGS["r1"] = ("vangogh", {**SETTINGS["batch16_ema99"][1], "r1_weight": 1.0})
 SETTINGS["hinge_r1"] = ("vangogh", {**SETTINGS["r1"][1], "loss": "hinge", "label_treatment": "none"})
 # The few-shot architecture (FastGAN, Liu et al. 2021: skip-layer excitation in the generator, a
 # discriminator that also redraws the real paintings) in place of seed 004's pair, on the fifth rung.
-SETTINGS["fastgan"] = ("vangogh", {**SETTINGS["batch16_ema99"][1], "model": "fastgan64",
-                                   "reconstruction_weight": 1.0})
+FEW_SHOT = {"model": "fastgan64", "reconstruction_weight": 1.0}
+SETTINGS["fastgan"] = ("vangogh", {**SETTINGS["batch16_ema99"][1], **FEW_SHOT})
 # The same pair on Expressionism's fifth rung, whose epochs are 192 updates at batch 16: there the
 # five-epoch generator average is 0.999.
-SETTINGS["fastgan_ema999"] = ("vangogh", {**SETTINGS["batch16_ema"][1], "model": "fastgan64",
-                                          "reconstruction_weight": 1.0})
+SETTINGS["fastgan_ema999"] = ("vangogh", {**SETTINGS["batch16_ema"][1], **FEW_SHOT})
 SETTINGS["seed004+diffaugment"] = ("vangogh", {"augment": "color,translation,cutout"})
 LADDER = [BASELINE, "resize", "diffaugment", "batch16", "batch16_ema99", "fastgan"]
 # A rung that swaps the networks changes these together: the model, and the loss weight of the
 # decoders that only that model has.
-ONE_INGREDIENT = ({"model", "reconstruction_weight"},)
+ONE_INGREDIENT = (set(FEW_SHOT),)
 
 # The issue's targets, per setting against the baseline's mean and the real held-out row:
 # (metric, operator, factor, against).
