@@ -131,7 +131,8 @@ def run_one(arguments) -> None:
     document = read_metrics(run.root)
     # Measured again when the judge changed, or the evaluation gives a figure the document lacks.
     if (document is not None and document.get("epochs") == config.epochs and document.get("draws") == arguments.draws
-            and document.get("classifier", {}).get("key") == judge.key and "coverage" in document["generated"]):
+            and document.get("classifier", {}).get("key") == judge.key
+            and {"coverage", "near_copies"} <= set(document["generated"])):
         print(f"{config.name}: measured already", flush=True)
         return
     start = time.perf_counter()
@@ -226,14 +227,14 @@ def format_table(rows: list[dict]) -> str:
     real, levels = first["real_held_out"], first["swd_resolutions"]
     swd_columns = " | ".join(f"SWD {level}px" for level in levels)
     header = (f"| setting | seed | images seen | KID | recognised | {swd_columns} | GD | coverage | memorisation | "
-              f"train s |\n|{' --- |' * (9 + len(levels))}\n")
+              f"near copies | train s |\n|{' --- |' * (10 + len(levels))}\n")
 
     def cells(row: dict) -> str:
         swd = " | ".join(f"{row[f'swd_{level}px']:.1f}" for level in levels)
-        # runs measured before coverage existed show a dash
-        coverage = f"{row['coverage']:.3f}" if "coverage" in row else "-"
+        # runs measured before a figure existed show a dash
+        coverage, copies = (f"{row[key]:.3f}" if key in row else "-" for key in ("coverage", "near_copies"))
         return (f"{row['kid_mean']:.4f} | {row['cs']:.3f} | {swd} | {row['gd']:.2f} | {coverage} | "
-                f"{row['memorisation_distance']:.3f}")
+                f"{row['memorisation_distance']:.3f} | {copies}")
 
     lines = [f"| {row['setting']} | {row['seed']} | {row['document']['images_seen']:,} | "
              f"{cells(row['document']['generated'])} | {row['document'].get('train_seconds', '-')} |"
@@ -290,7 +291,9 @@ def write_results(arguments, rows: list[dict]) -> Path:
             f"{first.get('draws', '?')} noise draws of {first.get('samples', '?')} paintings against the "
             f"{first.get('held_out_paintings', '?')} held-out paintings; the real row is those paintings "
             f"against the {first.get('training_paintings', '?')} training paintings. SWD x10^3 per Laplacian "
-            "pyramid level; memorisation: judge-feature distance to the nearest training painting.\n\n"
+            "pyramid level; memorisation: judge-feature distance to the nearest training painting; near copies: "
+            "the share of paintings nearer a training painting than 95% of the held-out ones are (the real "
+            "row's 0.05 by construction).\n\n"
             + format_table(rows) + "\n" + noise_line(rows))
     Path(arguments.results_dir).mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, text)

@@ -22,7 +22,7 @@ def correlated_features(count: int, dimensions: int, seed: int) -> np.ndarray:
 
 def test_every_metric_is_registered_by_name():
     assert metrics.METRICS.names() == sorted(
-        ["fid", "kid", "cs", "gd", "sds", "memorisation", "coverage", "swd", "inception_kid"])
+        ["fid", "kid", "cs", "gd", "sds", "memorisation", "near_copies", "coverage", "swd", "inception_kid"])
     assert metrics.get("fid").function is metrics.fid
     with pytest.raises(ValueError, match="did you mean 'fid'"):
         metrics.get("fdi")
@@ -177,8 +177,30 @@ def test_nearest_distances_match_brute_force_across_blocks():
     references = correlated_features(70, 6, seed=18)
     expected = np.array([np.min(np.linalg.norm(references - query, axis=1)) for query in queries])
     np.testing.assert_allclose(metrics.nearest_distances(queries, references, block_size=4), expected, rtol=1e-9)
+    # the rows too, across reference blocks of 32 (the nearest is often in the third block)
+    _, rows = metrics.nearest_neighbours(queries, references, block_size=4)
+    np.testing.assert_array_equal(rows, [np.argmin(np.linalg.norm(references - query, axis=1)) for query in queries])
     with pytest.raises(ValueError, match="feature dimensions differ"):
         metrics.memorisation_distance(queries, references[:, :5])
+
+
+def test_near_copies_count_the_close_ones_that_the_mean_distance_hides():
+    rng = np.random.default_rng(21)
+    training = rng.normal(size=(400, 8))
+    real = metrics.nearest_distances(rng.normal(size=(200, 8)), training)
+    drawn_alike = metrics.nearest_distances(rng.normal(size=(200, 8)), training)
+    assert metrics.near_copy_share(real, real) == pytest.approx(0.05, abs=0.006)  # by construction
+    assert metrics.near_copy_share(drawn_alike, real) < 0.15
+    # a tenth copied (with a little noise), the rest drawn further out: the mean distance is the
+    # real one's, the near copies are not
+    copies = training[:20] + 0.01 * rng.normal(size=(20, 8))
+    mixed = metrics.nearest_distances(np.concatenate([copies, 1.1 * rng.normal(size=(180, 8))]), training)
+    assert abs(mixed.mean() / real.mean() - 1.0) < 0.15
+    assert metrics.near_copy_share(mixed, real) >= 0.1
+    with pytest.raises(ValueError, match="quantile must be between 0 and 1"):
+        metrics.near_copy_share(real, real, quantile=1.5)
+    with pytest.raises(ValueError, match="real_distances must be a non-empty 1-D array"):
+        metrics.near_copy_share(real, np.array([]))
 
 
 # ---------------------------------------------------------------------------------------------- coverage

@@ -20,13 +20,14 @@ import shutil
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
 from sketchdraw import cli, dcgan, paintings, quality
 from sketchdraw.artifacts import RunFolder
 from sketchdraw.quality import painting_judge
 
 JUDGE_OPTIONS = {"epochs": 2, "images_per_epoch": 128, "limit_per_class": 24}
-ROW_KEYS = {"count", "fid", "kid_mean", "kid_std", "cs", "gd", "coverage", "memorisation_distance", "swd",
+ROW_KEYS = {"count", "fid", "kid_mean", "kid_std", "cs", "gd", "coverage", "memorisation_distance", "near_copies", "swd",
             "swd_64px", "swd_32px", "swd_16px"}
 OFFLINE = "URL fetch failure: no network in this test"
 SHARE = 0.2
@@ -206,6 +207,10 @@ def test_evaluate_paintings_writes_both_rows_beside_the_held_out_paintings(works
         assert all(math.isfinite(value) for value in document[row].values()), row
         assert 0.0 <= document[row]["cs"] <= 1.0 and 0.0 <= document[row]["coverage"] <= 1.0
     assert document["real_held_out"]["count"] == held_out
+    # the share below the 5th percentile of its own distances: 5%, to one painting
+    assert abs(document["real_held_out"]["near_copies"] - 0.05) <= 1 / held_out
+    sheet = Image.open(workspace["run"] / "nearest_training.png")  # 8 pairs, 64 px at scale 2, a caption
+    assert sheet.width == 2 * (8 * 66 + 2) and sheet.height == 2 * (2 * 66 + 2) + 28
     assert len(document["generated_draws"]) == 2
     assert document["swd_resolutions"] == [64, 32, 16]
     assert document["inception"]["available"] is False
@@ -221,6 +226,7 @@ def test_evaluate_paintings_writes_both_rows_beside_the_held_out_paintings(works
     assert [row["run"] for row in rows] == ["tiny", "real held-out vangogh"]
     page = (workspace["run"] / "index.html").read_text()
     assert 'data-metric="swd"' in page and 'data-metric="cs"' in page
+    assert 'src="nearest_training.png"' in page
 
 
 def test_inception_kid_is_measured_when_a_network_can_be_had(workspace, folders, monkeypatch):

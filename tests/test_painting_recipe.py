@@ -128,6 +128,26 @@ def test_the_targets_are_judged_against_the_baseline_mean_and_the_real_row():
     assert painting_recipe.judge_setting(better, None, real, [64, 32, 16])["kid_mean"] is None
 
 
+def test_the_table_counts_near_copies_and_dashes_runs_measured_before_them():
+    def document(generated: dict) -> dict:
+        real = {**measured(0.0, 0.9, (5, 5, 5), 1.2), "near_copies": 0.05, "coverage": 0.95}
+        return {"generated": generated, "real_held_out": real, "swd_resolutions": [64, 32, 16],
+                "images_seen": 320, "train_seconds": 12.5, "held_out_paintings": 40}
+
+    older = measured(0.2, 0.5, (30, 20, 10), 1.0)  # a metrics.json from before the figure
+    newer = {**measured(0.09, 0.75, (29, 19, 9), 1.3), "near_copies": 0.125, "coverage": 0.9}
+    table = painting_recipe.format_table([{"setting": "seed004", "seed": 0, "document": document(older)},
+                                          {"setting": "resize", "seed": 0, "document": document(newer)}])
+    lines = [line for line in table.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].split("|")[1:-1]]
+    assert header[-3:] == ["memorisation", "near copies", "train s"] and lines[1].count("---") == len(header)
+    cells = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[1:-1]] for line in lines[2:]}
+    assert cells["seed004"][header.index("near copies")] == "-"
+    assert cells["resize"][header.index("near copies")] == "0.125"
+    assert cells["real held-out (40 unseen)"][header.index("near copies")] == "0.050"
+    assert all(len(row) == len(header) for row in cells.values())
+
+
 @pytest.mark.slow  # five Python processes, a judge and four evaluations: minutes on two cores
 def test_the_study_trains_measures_and_tabulates_each_setting(shared_data, tmp_path):
     wikiart = shared_data / "wikiart"

@@ -11,6 +11,7 @@ space of the project's Quick, Draw! classifier (`sketchdraw.quality.classifier`)
 | `gd`           | `generation_diversity`      | one feature set               | closer to the real row |
 | `sds`          | `semantic_diversity_score`  | probabilities                 | higher (for multi-category sets) |
 | `memorisation` | `memorisation_distance`     | generated and training features | closer to the real row (near 0 = copies) |
+| `near_copies`  | `near_copy_share`           | nearest-training distances, generated and real | near the real row's 0.05 |
 | `swd`          | `sliced_wasserstein_distance` | two image sets (no network) | lower  |
 | `inception_kid`| `inception_kid`             | two image sets (ImageNet InceptionV3) | lower |
 
@@ -248,8 +249,9 @@ def generation_diversity(features, block_size: int = 1024) -> float:
     return float(total / pairs)
 
 
-def nearest_distances(query_features, reference_features, block_size: int = 512) -> np.ndarray:
-    """Euclidean distance from each query item to its nearest reference item, (N,).
+def nearest_neighbours(query_features, reference_features, block_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distance from each query item to its nearest reference item, and that item's row
+    in `reference_features`: two (N,) arrays.
 
     Blocks of `block_size` queries × `block_size * 8` references bound the memory (a few MB),
     so 10,000 generated drawings against 100,000 training drawings never build a 10⁹ matrix.
@@ -258,14 +260,24 @@ def nearest_distances(query_features, reference_features, block_size: int = 512)
     references = _feature_matrix(reference_features, "nearest_distances reference", 1)
     _same_dimensions(queries, references)
     nearest = np.full(len(queries), np.inf)
+    rows = np.zeros(len(queries), dtype=np.int64)
     reference_block = block_size * 8
     for reference_start in range(0, len(references), reference_block):
         block = references[reference_start:reference_start + reference_block]
         block_norms = np.einsum("ij,ij->i", block, block)
         for start in range(0, len(queries), block_size):
             squared = _squared_distances(queries[start:start + block_size], block, block_norms)
-            nearest[start:start + block_size] = np.minimum(nearest[start:start + block_size], squared.min(axis=1))
-    return np.sqrt(nearest)
+            best = squared.argmin(axis=1)
+            best_squared = squared[np.arange(len(squared)), best]
+            closer = best_squared < nearest[start:start + block_size]
+            nearest[start:start + block_size][closer] = best_squared[closer]
+            rows[start:start + block_size][closer] = best[closer] + reference_start
+    return np.sqrt(nearest), rows
+
+
+def nearest_distances(query_features, reference_features, block_size: int = 512) -> np.ndarray:
+    """Euclidean distance from each query item to its nearest reference item, (N,)."""
+    return nearest_neighbours(query_features, reference_features, block_size)[0]
 
 
 @register("memorisation", "generated features (N, D) and training features (M, D)",
@@ -274,6 +286,29 @@ def memorisation_distance(generated_features, training_features, block_size: int
     """Mean over generated items of the distance to the nearest training item. 0 means copies;
     read it beside the same number for real held-out drawings (`evaluate_drawings` does)."""
     return float(nearest_distances(generated_features, training_features, block_size).mean())
+
+
+NEAR_COPY_QUANTILE = 0.05  # the real held-out items' own share, by construction
+
+
+@register("near_copies", "nearest-training distances of generated items (N,) and of real held-out items (M,)",
+          "share of generated items nearer a training item than all but 5% of real held-out items")
+def near_copy_share(distances, real_distances, quantile: float = NEAR_COPY_QUANTILE) -> float:
+    """The share of generated items whose distance to their nearest training item is below the
+    `quantile` of the same distance for real held-out items (`nearest_distances` gives both).
+
+    The mean memorisation distance cannot tell a few copies from pictures that all sit a little
+    nearer the training set (smooth, averaged ones do); this counts the close ones: about `quantile`
+    for a generator that draws like the held-out set, well above it where it copies."""
+    distances = np.asarray(distances, dtype=np.float64)
+    real_distances = np.asarray(real_distances, dtype=np.float64)
+    for name, values in (("distances", distances), ("real_distances", real_distances)):
+        if values.ndim != 1 or len(values) == 0 or not np.all(np.isfinite(values)):
+            raise ValueError(f"near_copy_share: {name} must be a non-empty 1-D array of finite distances, "
+                             f"got shape {values.shape}")
+    if isinstance(quantile, bool) or not 0.0 < float(quantile) < 1.0:
+        raise ValueError(f"near_copy_share: quantile must be between 0 and 1, got {quantile!r}")
+    return float(np.mean(distances < np.quantile(real_distances, quantile)))
 
 
 COVERAGE_NEIGHBOURS = 5  # Naeem et al.'s k: each real item's ball reaches its 5th nearest real neighbour

@@ -13,7 +13,9 @@ rows are measured the same way:
 each with KID and FID in the judge's feature space, the share the judge recognises as the run's
 folder ("cs", as CS for doodles), GD, the memorisation distance (to the nearest training painting,
 in the judge's features, for both rows), the sliced Wasserstein distance per Laplacian-pyramid level
-(no network), and KID in ImageNet InceptionV3 features when Keras can load those weights (else the
+(no network), the share of near copies (`metrics.near_copy_share`: generated paintings nearer a
+training painting than 95% of the held-out ones are; the closest pairs are drawn on
+nearest_training.png in the run folder), and KID in ImageNet InceptionV3 features when Keras can load those weights (else the
 reason is recorded; the evaluation goes on). A generator that draws like the folder is as far from
 the held-out paintings as they are from the training ones. The judge's figures get 95% bootstrap
 intervals (`intervals.bootstrap_intervals`, each row against its own reference); SWD and Inception
@@ -41,6 +43,7 @@ from sketchdraw.quality import intervals
 from sketchdraw.quality.compare import REAL_ROW
 
 MINIMUM_SAMPLES = 40  # generated paintings per draw when fewer are held out
+NEAREST_SHEET = "nearest_training.png"  # in the run folder, beside metrics.json
 RESAMPLED = ("each noise draw's generated paintings, the held-out paintings and the training paintings "
              "(each row's FID and KID reference), with replacement; memorisation keeps every training painting")
 REFERENCES = {"generated": "the held-out paintings (neither network saw them)",
@@ -163,11 +166,37 @@ def measure_row(items: MeasuredSet, reference: MeasuredSet, training: MeasuredSe
     return row
 
 
-def _item_set(measured: MeasuredSet, training: MeasuredSet, target_index: int):
-    from sketchdraw.quality import metrics
+def _item_set(measured: MeasuredSet, nearest_training: np.ndarray, target_index: int):
+    return intervals.item_set(measured.features, measured.probabilities, target_index, nearest_training)
 
-    return intervals.item_set(measured.features, measured.probabilities, target_index,
-                              metrics.nearest_distances(measured.features, training.features))
+
+NEAREST_PAIRS = 8  # generated paintings on nearest_training.png
+
+
+def save_nearest_sheet(path: str | os.PathLike, generated: np.ndarray, training: np.ndarray,
+                       distances: np.ndarray, neighbours: np.ndarray, threshold: float,
+                       pairs: int = NEAREST_PAIRS) -> None:
+    """The `pairs` generated paintings nearest a training painting (top row, nearest first) above
+    those training paintings (bottom row), each pair's judge-feature distance written under it
+    (red below `threshold`, the real held-out paintings' 5th percentile): what to look at before
+    believing a low memorisation distance means copies."""
+    from PIL import Image, ImageDraw
+
+    from sketchdraw.artifacts import grid_image, save_png
+
+    order = np.argsort(distances)[:pairs]
+    sheet = grid_image(np.concatenate([generated[order], training[neighbours[order]]]), columns=len(order), scale=2)
+    caption = 28
+    picture = Image.new("RGB", (sheet.width, sheet.height + caption), "white")
+    picture.paste(sheet.convert("RGB"), (0, 0))
+    draw = ImageDraw.Draw(picture)
+    cell = sheet.width / len(order)
+    for column, row in enumerate(order):
+        colour = (200, 0, 0) if distances[row] < threshold else (0, 0, 0)
+        draw.text((column * cell + 4, sheet.height + 2), f"{distances[row]:.2f}", fill=colour)
+    draw.text((4, sheet.height + 14), f"top: generated, nearest first; bottom: nearest training painting; "
+              f"real held-out 5th percentile {threshold:.2f}", fill=(0, 0, 0))
+    save_png(picture, path)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -237,6 +266,7 @@ def evaluate_paintings(run_dir: str | os.PathLike, samples: int | None = None, d
             inception_reason = str(error)
     reference = measure_set(found.images[reference_rows], judge, network)
     training = measure_set(training_images, judge, network)
+    real_nearest = metrics.nearest_distances(reference.features, training.features)
 
     from tqdm.auto import tqdm
 
@@ -244,11 +274,17 @@ def evaluate_paintings(run_dir: str | os.PathLike, samples: int | None = None, d
     for index in tqdm(range(draws), desc="noise draws", unit="draw", disable=not progress or draws == 1):
         generated = measure_set(sampling.generate(generator, samples, seed=seed + index, truncation=truncation),
                                 judge, network)
+        distances, neighbours = metrics.nearest_neighbours(generated.features, training.features)
         rows.append(measure_row(generated, reference, training, target_index, kid_subsets, seed))
-        item_sets.append(_item_set(generated, training, target_index))
+        rows[-1]["near_copies"] = metrics.near_copy_share(distances, real_nearest)
+        item_sets.append(_item_set(generated, distances, target_index))
+        if index == 0:
+            save_nearest_sheet(run.root / NEAREST_SHEET, generated.images, training.images, distances, neighbours,
+                               float(np.quantile(real_nearest, metrics.NEAR_COPY_QUANTILE)))
     mean = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
     mean["count"] = rows[0]["count"]
     real = measure_row(reference, training, training, target_index, kid_subsets, seed)
+    real["near_copies"] = metrics.near_copy_share(real_nearest, real_nearest)
     # Coverage depends on both sets' sizes: the real row's is that of as many training paintings as
     # a draw generates (each draw another sample), over the same held-out paintings.
     rng = np.random.default_rng(seed)
@@ -289,7 +325,7 @@ def evaluate_paintings(run_dir: str | os.PathLike, samples: int | None = None, d
         document["generated_draws"] = rows
     if resamples:
         document["intervals"] = intervals.bootstrap_intervals(
-            {"generated": item_sets, REAL_ROW: [_item_set(reference, training, target_index)]},
+            {"generated": item_sets, REAL_ROW: [_item_set(reference, real_nearest, target_index)]},
             {"generated": reference.features, REAL_ROW: training.features}, resamples=resamples, seed=seed)
         document["intervals"]["resampled"] = RESAMPLED
     atomic_write_text(run.metrics_path, json.dumps(document, indent=2) + "\n")
@@ -304,7 +340,8 @@ def evaluate_paintings(run_dir: str | os.PathLike, samples: int | None = None, d
 TABLE_ROWS = (("kid_mean", "KID, judge features"), ("fid", "FID, judge features"),
               ("cs", "recognised as {target}"), ("gd", "GD, diversity"),
               ("coverage", "coverage of the held-out paintings"),
-              ("memorisation_distance", "memorisation distance"), ("swd", "SWD x10^3, mean"))
+              ("memorisation_distance", "memorisation distance"),
+              ("near_copies", "near copies (real: 5th percentile)"), ("swd", "SWD x10^3, mean"))
 
 
 def format_painting_table(document: dict) -> str:
@@ -316,6 +353,8 @@ def format_painting_table(document: dict) -> str:
     labels += [(f"swd_{size}px", f"SWD x10^3, {size}x{size} level") for size in document.get("swd_resolutions", [])]
     lines = [("metric", "generated", "real held-out")]
     for key, label in labels:
+        if key not in generated or key not in real:  # measured before the figure existed
+            continue
         lines.append((label, *(intervals.format_interval(row[key], (bars.get(name) or {}).get(key), digits=4)
                                for name, row in (("generated", generated), (REAL_ROW, real)))))
     inception = "KID, ImageNet InceptionV3"
