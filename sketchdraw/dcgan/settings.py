@@ -279,7 +279,7 @@ for _experiment, _changes in {
 # are the study's budget on Van Gogh; on Expressionism 100 epochs are 307,200 images, about half
 # of seed 004's 620k there. Last the few-shot pair (`fastgan64`: skip-layer excitation, a
 # discriminator that also redraws the real paintings) in place of seed 004's networks: on Van Gogh
-# it beat them on every measure at the same images seen, on two seeds; on Expressionism (one seed)
+# it beat them on every measure at the same images seen, on two seeds; on Expressionism (two seeds)
 # it beat the fifth rung on every measure that compares across judges.
 _PAINTING_SMALL = dict(upsampling="resize", augment="color,translation,cutout", batch_size=16,
                        model="fastgan64", reconstruction_weight=1.0)
