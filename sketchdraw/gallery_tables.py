@@ -47,6 +47,8 @@ METRIC_NAMES = {
     "memorisation_distance": MetricName(
         "Memorisation (distance to the nearest training drawing; 0: copies)", "real"),
     "memorisation": MetricName("Memorisation (distance to the nearest training drawing; 0: copies)", "real"),
+    "near_copies": MetricName(
+        "Near copies (share nearer a training item than 95% of the held-out ones are)", "real"),
     "swd": MetricName("Sliced Wasserstein distance (SWD, image patches)", "lower"),
     "coverage": MetricName("Coverage (share of held-out items with a generated one among their neighbours)", "higher"),
     "inception_kid": MetricName("Kernel distance (KID, ImageNet InceptionV3 features)", "lower"),
