@@ -22,6 +22,9 @@ from sketchdraw.artifacts import RunFolder
 CATEGORIES = ["rabbit", "cat", "apple"]
 CLASSIFIER = {"classifier_categories": CATEGORIES, "drawings_per_category": 300, "classifier_epochs": 2}
 SAMPLES = 200
+# Bootstrap resamples where a test looks at intervals but not at their precision: the FID of every
+# resample is an eigenproblem, most of an evaluation's time at the default 200.
+RESAMPLES = 50
 ROW_KEYS = {"count", "fid", "kid_mean", "kid_std", "cs", "gd", "memorisation_distance"}
 
 
@@ -187,12 +190,11 @@ def test_evaluate_writes_metrics_json_with_the_real_reference_row(workspace):
 
 
 def test_evaluate_averages_the_generated_row_over_noise_draws(workspace, capsys):
-    # 50 bootstrap resamples, not the default 200: the FID of every resample is an eigenproblem,
-    # and 50 are enough to see the 3-draw interval narrow.
-    single = quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, resamples=50, **CLASSIFIER)
+    single = quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, resamples=RESAMPLES,
+                              **CLASSIFIER)
     assert single["draws"] == 1 and "generated_draws" not in single
     assert quality.draw_spread(single) == {}
-    document = quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, draws=3, resamples=50,
+    document = quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, draws=3, resamples=RESAMPLES,
                                 **CLASSIFIER)
     saved = json.loads((workspace["curve"] / "metrics.json").read_text())
     assert saved["draws"] == 3 and len(saved["generated_draws"]) == 3
@@ -247,9 +249,8 @@ def test_reference_drawings_exclude_everything_the_gan_trained_on(workspace):
 
 def test_compare_table_puts_the_real_row_after_the_runs(workspace):
     # The tests before it may have left metrics.json measured without intervals (resamples=0).
-    saved = workspace["curve"] / "metrics.json"
-    if not saved.exists() or "intervals" not in json.loads(saved.read_text()):
-        quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, resamples=50, **CLASSIFIER)
+    if "intervals" not in (quality.read_metrics(workspace["curve"]) or {}):
+        quality.evaluate(workspace["curve"], samples=SAMPLES, progress=False, resamples=RESAMPLES, **CLASSIFIER)
     rows = quality.compare_table([workspace["curve"], workspace["upsample"]])
     assert [row["run"] for row in rows] == ["curve", "upsample", "real held-out rabbit"]
     assert rows[1]["note"].startswith("not evaluated")

@@ -41,7 +41,7 @@ def run_script(tmp_path, quickdraw_mirror, *arguments):
                           cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=900)
 
 
-# about 3 minutes on 2 cores (two trainings in two worker processes, then the study scripts three
+# about 3 minutes on 2 quiet cores (two trainings in two worker processes, then the study scripts three
 # times): `make test-slow` runs it
 @pytest.mark.slow
 def test_the_ablation_trains_measures_and_tabulates_each_setting_and_seed(tmp_path, quickdraw_mirror):
