@@ -33,7 +33,7 @@ from pathlib import Path
 
 import filelock
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from sketchdraw.atomicfiles import atomic_write, atomic_write_bytes, atomic_write_text
 
@@ -51,11 +51,13 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 
 def grid_image(images: np.ndarray, columns: int | None = None, scale: int = 4,
-               invert: bool = False, padding: int = 2) -> Image.Image:
+               invert: bool = False, padding: int = 2,
+               row_labels: Sequence[str] | None = None) -> Image.Image:
     """Tile uint8 images (N, H, W, C) into one PIL image.
 
     `invert=True` draws Quick, Draw! bitmaps (255 = ink) as black ink on white paper.
     Nearest-neighbour scaling keeps the pixels honest: what you see is what the model drew.
+    `row_labels`: a name written left of each row (a grid of one row per category).
     """
     images = np.asarray(images)
     if images.dtype != np.uint8:
@@ -82,7 +84,31 @@ def grid_image(images: np.ndarray, columns: int | None = None, scale: int = 4,
         picture = Image.fromarray(canvas, mode="RGB")
     if scale != 1:
         picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    if row_labels is not None:
+        if len(row_labels) != rows:
+            raise ValueError(f"{len(row_labels)} row labels for a grid of {rows} rows")
+        picture = _label_rows(picture, row_labels, row_height=(height + padding) * scale,
+                              top=padding * scale, paper=background)
     return picture
+
+
+def _label_rows(picture: Image.Image, labels: Sequence[str], row_height: int, top: int,
+                paper: int) -> Image.Image:
+    """`picture` with a margin on its left holding each row's label, centred on the row."""
+    # the text is drawn at the picture's own scale, so it stays legible beside enlarged pixels
+    font = ImageFont.load_default(size=int(np.clip(row_height // 5, 10, 28)))
+    gap = max(4, row_height // 12)
+    margin = 2 * gap + max(int(np.ceil(font.getlength(label))) for label in labels)
+    ink = 255 - paper
+    fill = ink if picture.mode == "L" else (ink,) * 3
+    labelled = Image.new(picture.mode, (picture.width + margin, picture.height),
+                         paper if picture.mode == "L" else (paper,) * 3)
+    labelled.paste(picture, (margin, 0))
+    draw = ImageDraw.Draw(labelled)
+    for row, label in enumerate(labels):
+        middle = top + row * row_height + (row_height - top) / 2
+        draw.text((margin - gap, middle), label, fill=fill, font=font, anchor="rm")
+    return labelled
 
 
 def save_png(picture: Image.Image, path: str | os.PathLike) -> None:
@@ -178,13 +204,15 @@ class RunFolder:
 
     # -- images --------------------------------------------------------------------------------
     def save_grid(self, images_uint8: np.ndarray, path: str | os.PathLike, columns: int | None = None,
-                  invert: bool = False, scale: int = 4) -> Path:
-        save_png(grid_image(images_uint8, columns=columns, invert=invert, scale=scale), path)
+                  invert: bool = False, scale: int = 4, row_labels: Sequence[str] | None = None) -> Path:
+        save_png(grid_image(images_uint8, columns=columns, invert=invert, scale=scale,
+                            row_labels=row_labels), path)
         return Path(path)
 
     def save_epoch_grid(self, epoch: int, images_uint8: np.ndarray, columns: int | None = None,
-                        invert: bool = False) -> Path:
-        return self.save_grid(images_uint8, self.epoch_image_path(epoch), columns, invert)
+                        invert: bool = False, row_labels: Sequence[str] | None = None) -> Path:
+        return self.save_grid(images_uint8, self.epoch_image_path(epoch), columns, invert,
+                              row_labels=row_labels)
 
     def set_aside_epoch_images_after(self, epoch: int) -> list[Path]:
         """Move grids of epochs later than `epoch` (made after the last checkpoint by a run that was

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sketchdraw import conditional, pipeline, sampling
+from sketchdraw import artifacts, conditional, pipeline, sampling
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,12 @@ def test_a_run_draws_a_row_per_category_and_saves_a_conditional_generator(traine
     grid = Image.open(run / "images" / "image_at_epoch_0002.png")
     reals = Image.open(run / "reals.png")
     assert grid.size == reals.size  # 3 rows of 8, as the real drawings are shown
-    assert grid.size[0] / grid.size[1] == pytest.approx(8 / 3, rel=0.05)
+    # 3 rows of 8 drawings (28 px and a 2 px gap, 4x), with the category names in a margin on the left
+    margin = grid.size[0] - (8 * 30 + 2) * 4
+    assert grid.size[1] == (3 * 30 + 2) * 4 and margin > 20
+    labels = np.asarray(grid.convert("L"))[:, :margin]
+    for row in range(3):
+        assert (labels[8 + row * 120:8 + (row + 1) * 120] < 128).sum() > 20, f"row {row} has no name"
     saved = json.loads((run / "config.json").read_text())
     assert saved["categories"] == "rabbit,flower,cat"
     generator = sampling.load_generator(run)
@@ -264,3 +269,20 @@ def test_the_comparison_study_measures_both_the_same_way(trained, tmp_path, quic
     bad = subprocess.run([sys.executable, str(study), str(result.run.root), "--single", "cat"],
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert bad.returncode != 0 and "--single takes CATEGORY=RUN" in bad.stderr
+
+
+def test_row_labels_are_written_beside_their_rows_and_must_match_them():
+    drawings = np.zeros((6, 28, 28), np.uint8)
+    plain = artifacts.grid_image(drawings, columns=3, invert=True)
+    labelled = artifacts.grid_image(drawings, columns=3, invert=True, row_labels=["ant", "helicopter"])
+    assert labelled.height == plain.height and labelled.width > plain.width
+    margin = np.asarray(labelled)[:, :labelled.width - plain.width]
+    inked_rows = np.flatnonzero((margin < 128).any(axis=1))
+    assert inked_rows.min() > 8 and inked_rows.max() < plain.height - 8
+    # each name sits within its own row's band, and the longer name takes more of the margin
+    first, second = margin[:plain.height // 2], margin[plain.height // 2:]
+    assert (first < 128).any() and (second < 128).any()
+    assert (second < 128).any(axis=0).sum() > (first < 128).any(axis=0).sum()
+    np.testing.assert_array_equal(np.asarray(labelled)[:, labelled.width - plain.width:], np.asarray(plain))
+    with pytest.raises(ValueError, match="3 row labels for a grid of 2 rows"):
+        artifacts.grid_image(drawings, columns=3, row_labels=["a", "b", "c"])

@@ -117,7 +117,8 @@ class ConditionalRun(skeleton.FamilyRun):
         rows = [skeleton.pick_rows(self.images[self.labels == label], columns, self.config.seed)
                 for label in range(self.classes)]
         grid = np.concatenate([np.pad(row, ((0, columns - len(row)), (0, 0))) for row in rows])
-        run.save_grid(grid.reshape(-1, *IMAGE_SHAPE), run.reals_path, columns=columns, invert=True)
+        run.save_grid(grid.reshape(-1, *IMAGE_SHAPE), run.reals_path, columns=columns, invert=True,
+                      row_labels=self.config.category_list)
 
     def train_epoch(self, epoch: int, description: str) -> dict:
         if self.batches is None:
@@ -143,7 +144,8 @@ class ConditionalRun(skeleton.FamilyRun):
 
     def save_epoch_grid(self, run: RunFolder, epoch: int) -> None:
         grid = artifacts.to_uint8(self.shown(grid_inputs(self.fixed_noise, self.classes), training=False).numpy())
-        run.save_epoch_grid(epoch, grid, columns=self.config.grid_columns, invert=True)
+        run.save_epoch_grid(epoch, grid, columns=self.config.grid_columns, invert=True,
+                            row_labels=self.config.category_list)
 
     @property
     def shown_generator(self):
