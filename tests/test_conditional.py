@@ -215,6 +215,8 @@ def test_hybrids_blend_two_categories_and_sample_writes_them(trained, capsys):
                      "samples_12_cat+rabbit_seed0.npy", "samples_12_cat+rabbit_seed0.png",
                      "samples_9_all_seed0.labels.npy", "samples_9_all_seed0.npy", "samples_9_all_seed0.png"]
     assert np.load(run / "samples" / "samples_9_all_seed0.npy").shape == (9, 784)
+    sheet = Image.open(run / "samples" / "samples_9_all_seed0.png")  # a named row per category, 3 each
+    assert sheet.height == (3 * 30 + 2) * 3 and sheet.width > (3 * 30 + 2) * 3
     capsys.readouterr()
     assert cli.main(["sample", "--run", str(run), "--hybrid", "cat"]) == 2
     assert "--hybrid names two categories" in capsys.readouterr().err
@@ -286,3 +288,20 @@ def test_row_labels_are_written_beside_their_rows_and_must_match_them():
     np.testing.assert_array_equal(np.asarray(labelled)[:, labelled.width - plain.width:], np.asarray(plain))
     with pytest.raises(ValueError, match="3 row labels for a grid of 2 rows"):
         artifacts.grid_image(drawings, columns=3, row_labels=["a", "b", "c"])
+
+
+def test_a_sheet_of_many_categories_puts_its_named_rows_in_panels_side_by_side():
+    from sketchdraw.conditional.hybrids import category_sheet
+
+    names = [f"category{index}" for index in range(35)]
+    labels = np.arange(35 * 3) % 35
+    images = np.zeros((len(labels), 28, 28, 1), np.uint8)
+    images[labels == 34] = 255  # the last category's drawings are all ink
+    sheet = np.asarray(category_sheet(images, labels, names, per_row=8))
+    # 3 drawings of each (fewer than 8), 12 rows to a panel: 3 panels, the last holding 11 rows
+    assert sheet.shape[0] == (12 * 30 + 2) * 3
+    last_panel_drawings = sheet[:, -(3 * 30 + 2) * 3:] < 128
+    last_row = slice((10 * 30 + 2) * 3, (11 * 30) * 3)
+    assert last_panel_drawings[last_row].sum() == 3 * 28 * 28 * 9  # the inked drawings, at 3x
+    assert last_panel_drawings.sum() == 3 * 28 * 28 * 9  # the other categories' are paper
+    assert (sheet[:, :-(3 * 30 + 2) * 3] < 128).any()  # names in the margins

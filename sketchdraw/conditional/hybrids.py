@@ -107,10 +107,34 @@ def sample(run_dir: str | os.PathLike, count: int = 1000, seed: int = 0, truncat
         buffer = io.BytesIO()
         np.save(buffer, labels.astype(np.int32), allow_pickle=False)
         atomic_write_bytes(folder / f"{stem}.labels.npy", buffer.getvalue())
-        order = np.argsort(labels[:100], kind="stable")  # the grid: category by category
-        shown = images[:100][order]
+        picture = category_sheet(images, labels, run_categories(run_dir))
     else:
-        shown = images[:100]
+        picture = grid_image(images[:100], columns=10, invert=True, scale=3)
     grid_path = folder / f"{stem}.png"
-    save_png(grid_image(shown, columns=10, invert=True, scale=3), grid_path)
+    save_png(picture, grid_path)
     return array_path, grid_path
+
+
+def category_sheet(images: np.ndarray, labels: np.ndarray, categories: list[str], per_row: int = 8,
+                   rows_per_panel: int = 12):
+    """A picture of drawings a row per category, each row named: up to `per_row` drawings of each
+    category, the rows in panels of `rows_per_panel` side by side so that 35 categories fit a page."""
+    from PIL import Image
+
+    from sketchdraw.artifacts import grid_image
+
+    per_row = max(1, min(per_row, max(np.bincount(labels, minlength=len(categories)))))
+    rows = []
+    for label in range(len(categories)):
+        drawn = images[labels == label][:per_row]
+        blank = np.zeros((per_row - len(drawn), *images.shape[1:]), images.dtype)
+        rows.append(np.concatenate([drawn, blank]))
+    panels = [grid_image(np.concatenate(rows[start:start + rows_per_panel]), columns=per_row, invert=True,
+                         scale=3, row_labels=categories[start:start + rows_per_panel])
+              for start in range(0, len(categories), rows_per_panel)]
+    sheet = Image.new("L", (sum(panel.width for panel in panels), panels[0].height), 255)
+    left = 0
+    for panel in panels:
+        sheet.paste(panel, (left, 0))
+        left += panel.width
+    return sheet
