@@ -132,9 +132,10 @@ def category_sheet(images: np.ndarray, labels: np.ndarray, categories: list[str]
     panels = [grid_image(np.concatenate(rows[start:start + rows_per_panel]), columns=per_row, invert=True,
                          scale=3, row_labels=categories[start:start + rows_per_panel])
               for start in range(0, len(categories), rows_per_panel)]
-    sheet = Image.new("L", (sum(panel.width for panel in panels), panels[0].height), 255)
+    gap = 30  # between panels, so that a name reads as its own row's and not the panel's before
+    sheet = Image.new("L", (sum(panel.width for panel in panels) + gap * (len(panels) - 1), panels[0].height), 255)
     left = 0
     for panel in panels:
         sheet.paste(panel, (left, 0))
-        left += panel.width
+        left += panel.width + gap
     return sheet
