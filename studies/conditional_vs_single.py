@@ -41,8 +41,9 @@ def single_generator_path(run_dir: str, epoch: int | None) -> Path | None:
 
 def measure_conditional(run_dir: str, category: str, judge, draws: int, samples: int) -> dict:
     """The conditional run's drawings of `category`, as `metric_noise.measure` measures a single run."""
-    from sketchdraw import dcgan, quality, sampling
+    from sketchdraw import quality, sampling
     from sketchdraw.artifacts import RunFolder
+    from sketchdraw.conditional.run import training_drawings
     from sketchdraw.conditional.settings import ConditionalConfig
     from sketchdraw.quality.per_category import category_view
 
@@ -53,7 +54,7 @@ def measure_conditional(run_dir: str, category: str, judge, draws: int, samples:
         raise SystemExit(f"{run_dir} learned {config.categories}; not {category}")
     view = category_view(config, category)
     generator = sampling.load_generator(run_dir)
-    train = dcgan.load_training_images(view)
+    train = training_drawings(config, category)
     reference = quality.reference_drawings(view, judge, samples, train, None, 0, False)
     measured = quality.measure_draws(generator, draws, samples, category, judge, reference, train,
                                      resamples=0, label=config.category_list.index(category))
@@ -85,7 +86,14 @@ def images_seen(run_dir: str, epoch: int | None) -> int:
     epochs = epoch if epoch is not None else len(run.read_history())
     if settings.get("limit") is None:
         raise SystemExit(f"{run_dir} trained on every drawing of its categories: compare runs trained with a limit")
-    count = settings["limit"] * (len(settings["categories"].split(",")) if "categories" in settings else 1)
+    if "categories" in settings:  # a category with fewer than 2 x limit drawings trains on half of them
+        from sketchdraw.conditional.run import load_labelled_drawings
+        from sketchdraw.conditional.settings import ConditionalConfig
+
+        config = ConditionalConfig.from_dict({**settings, "progress": False}, where=str(run.config_path))
+        count = len(load_labelled_drawings(config)[0])
+    else:
+        count = settings["limit"]
     return epochs * pipeline.images_per_epoch(count, settings["batch_size"])
 
 

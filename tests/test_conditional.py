@@ -305,3 +305,25 @@ def test_a_sheet_of_many_categories_puts_its_named_rows_in_panels_side_by_side()
     assert last_panel_drawings[last_row].sum() == 3 * 28 * 28 * 9  # the inked drawings, at 3x
     assert last_panel_drawings.sum() == 3 * 28 * 28 * 9  # the other categories' are paper
     assert (sheet[:, :-(3 * 30 + 2) * 3] < 128).any()  # names in the margins
+
+
+def test_a_category_with_few_drawings_trains_on_half_and_keeps_the_rest_for_its_judge(quickdraw_mirror,
+                                                                                      isolated_cache):
+    from sketchdraw import quality
+    from sketchdraw.conditional.run import load_labelled_drawings, training_drawings
+    from sketchdraw.quality.per_category import category_view
+
+    files = {name: np.load(quickdraw_mirror / f"{name}.npy", mmap_mode="r") for name in ("bee", "rabbit")}
+    config = conditional.resolve("doodles35", categories="bee,rabbit", limit=300, mirror=str(quickdraw_mirror),
+                                 progress=False)
+    bee, rabbit = (training_drawings(config, name) for name in ("bee", "rabbit"))
+    assert len(files["bee"]) < 600 <= len(files["rabbit"])  # the shared (and the sample) mirror's sizes
+    np.testing.assert_array_equal(bee, files["bee"][:len(files["bee"]) // 2])  # half of a small file
+    np.testing.assert_array_equal(rabbit, files["rabbit"][:300])  # the limit where the file holds 2x
+    images, labels = load_labelled_drawings(config)
+    assert len(images) == len(bee) + 300 and np.bincount(labels).tolist() == [len(bee), 300]
+    # the judge finds bee drawings that neither network saw (at the limit alone it found none)
+    judge = quality.domain_classifier(["bee", "rabbit"], 5000, str(quickdraw_mirror), progress=False, epochs=1)
+    reference = quality.reference_drawings(category_view(config, "bee"), judge, 450, bee, progress=False)
+    assert len(reference) >= len(files["bee"]) // 2 - 1
+    assert not {row.tobytes() for row in reference} & {row.tobytes() for row in bee}

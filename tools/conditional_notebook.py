@@ -30,7 +30,8 @@ The recipe is `rabbit_small`'s (docs/small-data.md): UpSampling2D networks, batc
 {many.batch_size}, Adam {number(many.generator_learning_rate)} for the generator and
 {number(many.discriminator_learning_rate)} for the discriminator, a moving average of the
 generator, page translation and one-sided label smoothing, on the first {many.limit} drawings of
-each category. Presets: `doodles35` (every category of the shared mirror) and `doodles3` (rabbit,
+each category (of a category with fewer than {2 * many.limit}, the first half: the rest stay unseen,
+for its judge). Presets: `doodles35` (every category of the shared mirror) and `doodles3` (rabbit,
 flower and cat for {three.epochs} epochs: the images that three single-category `rabbit_small`
 runs see together).
 

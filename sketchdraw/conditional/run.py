@@ -28,15 +28,25 @@ EMA_REFRESH_PER_CATEGORY = 16  # drawings per category whose activations give th
 EMA_REFRESH_STEPS = 100  # at least this many steps between refreshes
 
 
-def load_labelled_drawings(config: ConditionalConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The first `limit` drawings of each category (numpy_bitmap rows) and their labels (the
-    category's place in `categories`)."""
+def training_drawings(config: ConditionalConfig, category: str) -> np.ndarray:
+    """The drawings of `category` the run trains on (numpy_bitmap rows): the first `limit`, but
+    never more than the first half of a category's file, so that every category keeps real
+    drawings that no network saw for its judge. A mirror holding fewer than 2 x `limit` drawings
+    of a category (13 of the shared 35 hold about 450) gives the first half; `limit=None`: all."""
     from sketchdraw import quickdraw
 
+    if config.limit is None:
+        return quickdraw.load_bitmaps(category, mirror=config.mirror, progress=config.progress)
+    rows = quickdraw.load_bitmaps(category, limit=2 * config.limit, mirror=config.mirror,
+                                  progress=config.progress)
+    return rows[:min(config.limit, len(rows) // 2)]
+
+
+def load_labelled_drawings(config: ConditionalConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Each category's `training_drawings` and their labels (the category's place in `categories`)."""
     images, labels = [], []
     for label, category in enumerate(config.category_list):
-        rows = quickdraw.load_bitmaps(category, limit=config.limit, mirror=config.mirror,
-                                      progress=config.progress)
+        rows = training_drawings(config, category)
         images.append(rows)
         labels.append(np.full(len(rows), label, np.int32))
     return np.concatenate(images), np.concatenate(labels)

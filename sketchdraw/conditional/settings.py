@@ -9,7 +9,8 @@ networks, batch 32, a moving average of the generator, page translation, one-sid
 and a generator learning twice as fast as the discriminator.
 
 Presets:
-- `doodles35`: the 35 categories of the shared mirror, the first 450 drawings of each.
+- `doodles35`: the 35 categories of the shared mirror, the first 450 drawings of each (of the 13
+  that hold about 450, the first half).
 - `doodles3`: rabbit, flower and cat for 857 epochs of 1,350 drawings, 1.16M images seen: the
   images three single-category `rabbit_small` runs (384k each) see together, for the comparison.
 """
@@ -38,7 +39,7 @@ class ConditionalConfig(Settings, ScalingSettings):
     name: str = "doodles35"  # the run folder: <runs_dir>/<name>
     # data
     categories: str = ",".join(SHARED_CATEGORIES)  # Quick, Draw! categories, comma-separated; one label each, in this order
-    limit: int | None = 450  # the first N drawings of each category (None: all of them)
+    limit: int | None = 450  # the first N drawings of each category, at most half its file (None: all)
     mirror: str | None = None  # a folder or base URL replacing Google's bucket
     augment: str = "page_translation"  # DiffAugment policy before the discriminator; empty: off
     # model

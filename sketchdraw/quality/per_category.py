@@ -2,7 +2,7 @@
 
 Each category the run learned is measured as the single-category run it stands beside would be:
 the generator draws `samples` drawings of that label, and `evaluation.measure_draws` compares them
-with the category's training drawings (the first `limit` of its file) and its real drawings that
+with the category's training drawings (`conditional.run.training_drawings`) and its real drawings that
 neither network saw, with the same judge and intervals as `make evaluate` of a doodle run. Across
 categories: the semantic diversity score (SDS) of every generated drawing, beside the real
 drawings' own. metrics.json holds the mean over the categories as its "generated" and
@@ -44,7 +44,7 @@ def is_conditional_run(run_dir) -> bool:
 
 def category_view(config, category: str):
     """The single-category doodle settings (`dcgan.RunConfig`) of one of a conditional run's
-    categories: the same drawings (the first `limit`) and mirror, which is all the judge reads."""
+    categories: its mirror and limit (the training drawings are `training_drawings`')."""
     from sketchdraw.dcgan.settings import RunConfig
 
     return RunConfig(experiment="rabbit_small", name="per_category", source="quickdraw", category=category,
@@ -62,8 +62,8 @@ def evaluate_conditional(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMP
     from tqdm import tqdm
 
     from sketchdraw import sampling
+    from sketchdraw.conditional.run import training_drawings
     from sketchdraw.conditional.settings import ConditionalConfig
-    from sketchdraw.dcgan.data import load_training_images
     from sketchdraw.gallery import publish_pages
     from sketchdraw.quality import metrics
     from sketchdraw.quality.classifier import features_and_probabilities
@@ -91,7 +91,7 @@ def evaluate_conditional(run_dir: str | os.PathLike, samples: int = DEFAULT_SAMP
     per_category, generated_probabilities, real_probabilities, training_count = {}, [], [], 0
     for category in tqdm(wanted, desc="categories", unit="category", disable=not progress):
         view = category_view(config, category)
-        training = load_training_images(view)
+        training = training_drawings(config, category)
         training_count += len(training)
         reference = reference_drawings(view, classifier, samples, training, cache, seed, progress=False)
         measured = measure_draws(generator, draws, samples, category, classifier, reference, training,
