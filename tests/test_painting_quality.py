@@ -167,6 +167,10 @@ def test_the_judge_trains_on_the_training_files_and_is_cached(workspace, folders
     np.testing.assert_allclose(features, painting_judge.judge_features(judge, sample)[0], rtol=1e-4, atol=1e-5)
     bigger = np.repeat(np.repeat(sample, 2, axis=1), 2, axis=2)  # a 128x128 run's paintings are resized
     assert painting_judge.judge_features(judge, bigger)[0].shape == features.shape
+    # ... as the loader resizes what the judge learned from: the same paintings loaded at 128 x 128
+    # reach the judge as (nearly) the pixels they have loaded at 64 x 64
+    at_128 = paintings.load_painting_folder(folders["vangogh"], image_size=128, progress=False).images[:5]
+    assert np.abs(painting_judge.to_judge_size(judge, at_128).astype(int) - sample).mean() < 1.0
 
 
 def test_the_judge_folders_come_from_a_data_root_or_are_given(shared_data, vangogh, tmp_path):

@@ -409,17 +409,23 @@ def load_or_train_painting_judge(folders: Mapping[str, str | os.PathLike],
 
 
 def to_judge_size(judge: PaintingJudge, images: np.ndarray) -> np.ndarray:
-    """uint8 RGB images at the judge's size: resized (area-averaged, antialiased) when a run
-    trained at another size, unchanged otherwise."""
+    """uint8 RGB images at the judge's size: resized with Lanczos, as the painting loader resizes
+    the paintings the judge learned from, when a run trained at another size; unchanged otherwise.
+
+    The filter matters: the 43 held-out Van Gogh paintings loaded at 128 x 128 and brought to 64
+    with Lanczos are the very pixels of the same paintings loaded at 64 (recognised 0.837 both),
+    where TensorFlow's antialiased bilinear resize moves each pixel by 4 grey levels on average
+    and the judge's recognised share to 0.977.
+    """
+    from PIL import Image
+
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
         raise ValueError(f"the painting judge takes uint8 RGB images (N, H, W, 3), got {images.dtype} {images.shape}")
-    if images.shape[1:3] == (judge.image_size, judge.image_size):
+    size = (judge.image_size, judge.image_size)
+    if images.shape[1:3] == size:
         return images
-    import tensorflow as tf
-
-    resized = tf.image.resize(tf.cast(images, tf.float32), (judge.image_size, judge.image_size), antialias=True)
-    return np.clip(np.rint(resized.numpy()), 0, 255).astype(np.uint8)
+    return np.stack([np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS)) for image in images])
 
 
 def judge_features(judge: PaintingJudge, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
