@@ -44,7 +44,7 @@ def is_conditional_run(run_dir) -> bool:
 
 def category_view(config, category: str):
     """The single-category doodle settings (`dcgan.RunConfig`) of one of a conditional run's
-    categories: its mirror and limit (the training drawings are `training_drawings`')."""
+    categories: its mirror and limit (its training drawings come from `training_drawings`)."""
     from sketchdraw.dcgan.settings import RunConfig
 
     return RunConfig(experiment="rabbit_small", name="per_category", source="quickdraw", category=category,
