@@ -327,3 +327,50 @@ def test_a_category_with_few_drawings_trains_on_half_and_keeps_the_rest_for_its_
     reference = quality.reference_drawings(category_view(config, "bee"), judge, 450, bee, progress=False)
     assert len(reference) >= len(files["bee"]) // 2 - 1
     assert not {row.tobytes() for row in reference} & {row.tobytes() for row in bee}
+
+
+def test_conditional_batch_norm_takes_the_label_at_every_batch_norm_and_hybrids_follow_it():
+    import tensorflow as tf
+
+    from sketchdraw.conditional import hybrids
+    from sketchdraw.conditional.networks import conditional_generator
+
+    generator = conditional_generator(4, noise_dim=16, conditioning="batchnorm")
+    names = [layer.name for layer in generator.layers]
+    assert "label_join" not in names  # the noise goes in as it is
+    norms = [layer for layer in generator.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
+    assert len(norms) == 3 and not any(norm.scale or norm.center for norm in norms)  # the label scales and shifts
+    noise = tf.random.stateless_normal([2, 16], seed=[1, 2])
+    drawn = [generator([noise, tf.constant([label, label])], training=False).numpy() for label in range(4)]
+    assert min(np.abs(drawn[a] - drawn[b]).mean() for a in range(4) for b in range(a)) > 1e-3
+    # the embedding path (hybrids) draws what the label path draws, though the embedding enters three times
+    table = generator.get_layer("label_embedding").get_weights()[0]
+    by_embedding = hybrids.embedding_generator(generator)([noise, tf.constant(table[[2, 2]])], training=False)
+    np.testing.assert_allclose(by_embedding.numpy(), drawn[2], atol=1e-5)
+    with pytest.raises(ValueError, match="conditioning is one of input, batchnorm"):
+        conditional_generator(4, conditioning="film")
+
+
+def test_a_batchnorm_conditioned_run_trains_saves_and_exports(tmp_path, quickdraw_mirror):
+    import tensorflow as tf
+
+    from sketchdraw.conditional import hybrids
+    from sketchdraw.drawing.export import export_generator
+
+    config = conditional.resolve("doodles3", name="cbn", limit=64, epochs=1, checkpoint_every=1,
+                                 conditioning="batchnorm", runs_dir=str(tmp_path), progress=False,
+                                 mirror=str(quickdraw_mirror))
+    run = conditional.train(config).run.root
+    assert json.loads((run / "config.json").read_text())["conditioning"] == "batchnorm"
+    generator = sampling.load_generator(run)  # Keras's safe mode: standard layers only
+    as_cat, _ = hybrids.draw(run, 3, seed=4, category="cat")
+    by_embedding, _ = hybrids.draw(run, 3, seed=4, hybrid=("cat", "flower"), weight=0.0)
+    assert np.abs(by_embedding.astype(int) - as_cat).max() <= 1
+    folder = export_generator(run, tmp_path / "exported")
+    noise = tf.random.stateless_normal([2, 100], seed=[4, 5])
+    labels = tf.constant([2, 0], tf.int32)
+    loaded = tf.saved_model.load(str(folder))  # kept: its functions need the object alive
+    np.testing.assert_allclose(loaded.serve([noise, labels]).numpy(),
+                               generator([noise, labels], training=False).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="conditioning"):
+        conditional.resolve("doodles3", conditioning="film")

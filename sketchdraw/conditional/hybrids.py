@@ -31,21 +31,13 @@ def run_categories(run_dir) -> list[str]:
 
 def embedding_generator(generator):
     """A model of (noise, an embedding vector) that draws what `generator` draws from (noise,
-    label) when given the label's embedding: the generator's own layers from where the embedding
-    meets the noise on."""
+    label) when given the label's embedding: the generator's own graph with the embedding layer's
+    output as an input, wherever (and however often) the embedding is used."""
     import keras
 
-    from sketchdraw.conditional.networks import JOIN_LAYER
-
     embedding = generator.get_layer(EMBEDDING_LAYER)
-    noise = keras.Input(shape=(int(generator.inputs[0].shape[-1]),), name="noise")
-    vector = keras.Input(shape=(int(embedding.output_dim),), name="embedding")
-    layers = generator.layers
-    joined = [layer.name for layer in layers].index(JOIN_LAYER)
-    x = layers[joined]([noise, vector])
-    for layer in layers[joined + 1:]:
-        x = layer(x)
-    return keras.Model([noise, vector], x, name="embedding_generator")
+    return keras.Model([generator.inputs[0], embedding.output], generator.outputs[0],
+                       name="embedding_generator")
 
 
 def blended_embedding(generator, first: int, second: int, weight: float) -> np.ndarray:

@@ -3,8 +3,13 @@
 Both keep the layer stack of the `upsample` pair (seed 000's flower models, the `rabbit_small`
 recipe's), so a conditional run and a single-category run differ only in the conditioning:
 
-- generator: the noise multiplied by the label's learned embedding (noise_dim numbers), then Dense
-  128*7*7 -> UpSampling2D + 3x3 convolutions with batch norm -> a 28x28 drawing in [-1, 1];
+- generator: Dense 128*7*7 -> UpSampling2D + 3x3 convolutions with batch norm -> a 28x28 drawing
+  in [-1, 1]; the label enters as a learned embedding (noise_dim numbers), in one of two ways
+  (`conditioning`):
+  - "input": the noise multiplied by the embedding, before the first layer;
+  - "batchnorm": conditional batch norm (de Vries et al. 2017; the generator of Miyato & Koyama
+    2018): every batch norm's per-channel scale and shift are computed from the embedding, so the
+    label reaches every resolution rather than only the first layer's input;
 - discriminator: 5x5 stride-2 convolutions with LeakyReLU(0.2) and dropout, then a 256-unit
   feature vector h; its logit is w·h + b + <embed(label), h> (the projection of Miyato & Koyama
   2018: the label asks "is this a real drawing *of this category*" without a classifier head).
@@ -17,34 +22,65 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from sketchdraw.conditional.settings import CONDITIONINGS
+
 IMAGE_SHAPE = (28, 28, 1)
 FEATURES = 256
 EMBEDDING_LAYER = "label_embedding"  # the generator's: one vector of noise_dim numbers per label
-JOIN_LAYER = "label_join"  # where the embedding meets the noise (hybrids start here)
+JOIN_LAYER = "label_join"  # "input" conditioning: where the embedding meets the noise
+# Initial spread of the weights that turn the embedding into a batch norm's scale and shift: the
+# scales start at 1 +- about 0.2, a different small change per label, never a sign flip.
+_AFFINE_STDDEV = 0.02
 
 
-def conditional_generator(classes: int, noise_dim: int = 100) -> keras.Model:
+def conditional_generator(classes: int, noise_dim: int = 100, conditioning: str = "input") -> keras.Model:
+    if conditioning not in CONDITIONINGS:
+        raise ValueError(f"conditioning is one of {', '.join(CONDITIONINGS)}, got {conditioning!r}")
     noise = keras.Input(shape=(noise_dim,), name="noise")
     label = keras.Input(shape=(), dtype="int32", name="label")
-    # The noise scaled dimension by dimension by the label's embedding (as Keras's AC-GAN example
-    # does). Initialised N(1, 0.5): each label starts as a different scaling, so the label shows
-    # from the first steps, and the noise, a factor of the input, cannot be ignored. Joining the
-    # embedding beside the noise instead (concatenation) drew one drawing per label whatever the
-    # noise after 630 steps of doodles3, and an embedding starting at 1 drew the same for every label.
-    embedded = layers.Embedding(classes, noise_dim, name=EMBEDDING_LAYER,
-                                embeddings_initializer=keras.initializers.RandomNormal(1.0, 0.5))(label)
-    x = layers.Multiply(name=JOIN_LAYER)([noise, embedded])
+    if conditioning == "input":
+        # The noise scaled dimension by dimension by the label's embedding (as Keras's AC-GAN example
+        # does). Initialised N(1, 0.5): each label starts as a different scaling, so the label shows
+        # from the first steps, and the noise, a factor of the input, cannot be ignored. Joining the
+        # embedding beside the noise instead (concatenation) drew one drawing per label whatever the
+        # noise after 630 steps of doodles3, and an embedding starting at 1 drew the same for every label.
+        embedded = layers.Embedding(classes, noise_dim, name=EMBEDDING_LAYER,
+                                    embeddings_initializer=keras.initializers.RandomNormal(1.0, 0.5))(label)
+        x = layers.Multiply(name=JOIN_LAYER)([noise, embedded])
+
+        def normalise(x, filters):
+            # momentum=0.8 as in seed 000's models: the statistics follow the fast-changing generator
+            return layers.BatchNormalization(momentum=0.8)(x)
+    else:
+        embedded = layers.Embedding(classes, noise_dim, name=EMBEDDING_LAYER,
+                                    embeddings_initializer=keras.initializers.RandomNormal(0.0, 1.0))(label)
+        x = noise
+
+        def normalise(x, filters):
+            return conditional_batch_norm(x, embedded, filters)
     x = layers.Dense(128 * 7 * 7, activation="relu")(x)
     x = layers.Reshape((7, 7, 128))(x)
-    # momentum=0.8 as in seed 000's models: the statistics follow the fast-changing generator
-    x = layers.BatchNormalization(momentum=0.8)(x)
+    x = normalise(x, 128)
     for filters in (128, 64):
         x = layers.UpSampling2D()(x)
         x = layers.Conv2D(filters, kernel_size=3, padding="same")(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
-        x = layers.BatchNormalization(momentum=0.8)(x)
+        x = normalise(x, filters)
     image = layers.Conv2D(1, kernel_size=3, padding="same", activation="tanh")(x)
     return keras.Model([noise, label], image, name="conditional_generator")
+
+
+def conditional_batch_norm(x, embedded, filters: int):
+    """Batch norm whose scale (1 + gamma) and shift (beta) per channel are linear in the label's
+    embedding: standard layers only (a plain BatchNormalization without its own scale and shift,
+    two Dense layers, broadcasting Multiply and Add), so the saved generator needs no custom code."""
+    initializer = keras.initializers.RandomNormal(stddev=_AFFINE_STDDEV)
+    normalised = layers.BatchNormalization(momentum=0.8, center=False, scale=False)(x)
+    scale = layers.Dense(filters, kernel_initializer=initializer, bias_initializer="ones")(embedded)
+    shift = layers.Dense(filters, kernel_initializer=initializer)(embedded)
+    scale = layers.Reshape((1, 1, filters))(scale)
+    shift = layers.Reshape((1, 1, filters))(shift)
+    return layers.Add()([layers.Multiply()([normalised, scale]), shift])
 
 
 def projection_discriminator(classes: int) -> keras.Model:

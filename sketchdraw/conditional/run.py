@@ -83,7 +83,7 @@ class ConditionalRun(skeleton.FamilyRun):
 
         config, devices = self.config, self.devices
         with devices.building():
-            self.generator = conditional_generator(self.classes, config.noise_dim)
+            self.generator = conditional_generator(self.classes, config.noise_dim, config.conditioning)
             self.discriminator = projection_discriminator(self.classes)
             devices.prepare(self.generator, self.discriminator)
             generator_optimizer = devices.optimizer(skeleton.adam(

@@ -28,6 +28,7 @@ SHARED_CATEGORIES = (
     "diamond", "dog", "duck", "eye", "face", "fish", "flower", "frog", "guitar", "house", "lion",
     "monkey", "octopus", "pizza", "rabbit", "rainbow", "scissors", "sheep", "snowflake", "snowman",
     "sun", "train", "tree", "umbrella", "zebra")
+CONDITIONINGS = ("input", "batchnorm")  # how the generator takes the label (conditional/networks.py)
 LOSSES = ("bce", "hinge", "least_squares")  # a gradient penalty (wgan_gp) needs a one-input critic
 
 
@@ -44,6 +45,7 @@ class ConditionalConfig(Settings, ScalingSettings):
     augment: str = "page_translation"  # DiffAugment policy before the discriminator; empty: off
     # model
     noise_dim: int = 100  # length of the noise vector
+    conditioning: str = "input"  # how the generator takes the label: "input" (scales the noise), "batchnorm" (every batch norm)
     truncation: float = 0.0  # > 0: sampled drawings keep each noise value within t std
     # optimisation
     epochs: int = 60  # total epochs; a rerun with more continues the run
@@ -96,6 +98,8 @@ class ConditionalConfig(Settings, ScalingSettings):
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.r1_weight < 0:
             raise ValueError(f"r1_weight must not be negative, got {self.r1_weight}")
+        if self.conditioning not in CONDITIONINGS:
+            raise ValueError(unknown_name_message("conditioning", self.conditioning, CONDITIONINGS))
         if self.loss not in LOSSES:
             raise ValueError(unknown_name_message("loss", self.loss, LOSSES)
                              + " (the conditional critic has two inputs; wgan_gp's penalty takes one)")
