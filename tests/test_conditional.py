@@ -329,17 +329,24 @@ def test_a_category_with_few_drawings_trains_on_half_and_keeps_the_rest_for_its_
     assert not {row.tobytes() for row in reference} & {row.tobytes() for row in bee}
 
 
-def test_conditional_batch_norm_takes_the_label_at_every_batch_norm_and_hybrids_follow_it():
+@pytest.mark.parametrize("conditioning, label_layers", [("batchnorm", 6), ("batchnorm_scale", 3)])
+def test_conditional_batch_norm_takes_the_label_at_every_batch_norm_and_hybrids_follow_it(conditioning,
+                                                                                         label_layers):
+    import keras
     import tensorflow as tf
 
     from sketchdraw.conditional import hybrids
     from sketchdraw.conditional.networks import conditional_generator
 
-    generator = conditional_generator(4, noise_dim=16, conditioning="batchnorm")
+    generator = conditional_generator(4, noise_dim=16, conditioning=conditioning)
     names = [layer.name for layer in generator.layers]
     assert "label_join" not in names  # the noise goes in as it is
-    norms = [layer for layer in generator.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
-    assert len(norms) == 3 and not any(norm.scale or norm.center for norm in norms)  # the label scales and shifts
+    norms = [layer for layer in generator.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 3 and not any(norm.scale or norm.center for norm in norms)  # the label scales (and shifts)
+    embedded = generator.get_layer("label_embedding").output
+    from_label = [layer for layer in generator.layers if isinstance(layer, keras.layers.Dense)
+                  and layer.input is embedded]
+    assert len(from_label) == label_layers  # a scale per batch norm (and a shift)
     noise = tf.random.stateless_normal([2, 16], seed=[1, 2])
     drawn = [generator([noise, tf.constant([label, label])], training=False).numpy() for label in range(4)]
     assert min(np.abs(drawn[a] - drawn[b]).mean() for a in range(4) for b in range(a)) > 1e-3

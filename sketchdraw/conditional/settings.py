@@ -28,7 +28,7 @@ SHARED_CATEGORIES = (
     "diamond", "dog", "duck", "eye", "face", "fish", "flower", "frog", "guitar", "house", "lion",
     "monkey", "octopus", "pizza", "rabbit", "rainbow", "scissors", "sheep", "snowflake", "snowman",
     "sun", "train", "tree", "umbrella", "zebra")
-CONDITIONINGS = ("input", "batchnorm")  # how the generator takes the label (conditional/networks.py)
+CONDITIONINGS = ("input", "batchnorm", "batchnorm_scale")  # how the generator takes the label (conditional/networks.py)
 LOSSES = ("bce", "hinge", "least_squares")  # a gradient penalty (wgan_gp) needs a one-input critic
 
 
@@ -45,7 +45,7 @@ class ConditionalConfig(Settings, ScalingSettings):
     augment: str = "page_translation"  # DiffAugment policy before the discriminator; empty: off
     # model
     noise_dim: int = 100  # length of the noise vector
-    conditioning: str = "input"  # how the generator takes the label: "input" (scales the noise), "batchnorm" (every batch norm)
+    conditioning: str = "input"  # how the generator takes the label: "input" (scales the noise), "batchnorm" (every batch norm's scale and shift), "batchnorm_scale" (their scale)
     truncation: float = 0.0  # > 0: sampled drawings keep each noise value within t std
     # optimisation
     epochs: int = 60  # total epochs; a rerun with more continues the run
