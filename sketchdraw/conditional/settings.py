@@ -1,11 +1,11 @@
 """The class-conditional doodle family's settings (`ConditionalConfig`) and presets.
 
 One generator and one discriminator learn many Quick, Draw! categories at once: the generator
-draws from noise and a category label (the noise scaled by a learned embedding of the label),
-the discriminator judges a drawing as a drawing of that category (a projection discriminator,
-Miyato & Koyama 2018: its logit adds the inner product of the label's embedding with the
-drawing's features). The small-data lessons of `rabbit_small` carry over: upsample-and-convolve
-networks, batch 32, a moving average of the generator, page translation, one-sided label smoothing
+draws from noise and a category label (a learned embedding of the label sets the scale of each
+channel at every batch norm in the presets: `conditioning="batchnorm_scale"`), the discriminator
+judges a drawing as a drawing of that category (a projection discriminator, Miyato & Koyama 2018:
+its logit adds the inner product of the label's embedding with the drawing's features). The
+small-data lessons of `rabbit_small` carry over: upsample-and-convolve networks, batch 32, a moving average of the generator, page translation, one-sided label smoothing
 and a generator learning twice as fast as the discriminator.
 
 Presets:
@@ -45,7 +45,11 @@ class ConditionalConfig(Settings, ScalingSettings):
     augment: str = "page_translation"  # DiffAugment policy before the discriminator; empty: off
     # model
     noise_dim: int = 100  # length of the noise vector
-    conditioning: str = "input"  # how the generator takes the label: "input" (scales the noise), "batchnorm" (every batch norm's scale and shift), "batchnorm_scale" (their scale)
+    # how the generator takes the label: "input" (scales the noise), "batchnorm" (every batch norm's
+    # scale and shift), "batchnorm_scale" (their scale). The presets use batchnorm_scale (measured
+    # best: docs/drawing.md); "input" is the default because a run saved before this setting existed
+    # used it, and a setting missing from a saved config.json counts as its default.
+    conditioning: str = "input"
     truncation: float = 0.0  # > 0: sampled drawings keep each noise value within t std
     # optimisation
     epochs: int = 60  # total epochs; a rerun with more continues the run
@@ -114,9 +118,9 @@ class ConditionalConfig(Settings, ScalingSettings):
 
 
 PRESETS = Presets("experiment", ConditionalConfig)
-PRESETS.add(ConditionalConfig())
+PRESETS.add(ConditionalConfig(conditioning="batchnorm_scale"))
 PRESETS.add(ConditionalConfig(experiment="doodles3", name="doodles3", categories="rabbit,flower,cat", epochs=857,
-                              checkpoint_every=25))
+                              checkpoint_every=25, conditioning="batchnorm_scale"))
 
 
 def resolve(experiment: str = "doodles35", **overrides) -> ConditionalConfig:
