@@ -4,7 +4,7 @@ Both keep the layer stack of the `upsample` pair (seed 000's flower models, the 
 recipe's), so a conditional run and a single-category run differ only in the conditioning:
 
 - generator: Dense 128*7*7 -> UpSampling2D + 3x3 convolutions with batch norm -> a 28x28 drawing
-  in [-1, 1]; the label enters as a learned embedding (noise_dim numbers), in one of two ways
+  in [-1, 1]; the label enters as a learned embedding (noise_dim numbers), in one of three ways
   (`conditioning`):
   - "input": the noise multiplied by the embedding, before the first layer;
   - "batchnorm": conditional batch norm (de Vries et al. 2017; the generator of Miyato & Koyama
