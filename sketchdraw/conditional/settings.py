@@ -5,8 +5,9 @@ draws from noise and a category label (a learned embedding of the label sets the
 channel at every batch norm in the presets: `conditioning="batchnorm_scale"`), the discriminator
 judges a drawing as a drawing of that category (a projection discriminator, Miyato & Koyama 2018:
 its logit adds the inner product of the label's embedding with the drawing's features). The
-small-data lessons of `rabbit_small` carry over: upsample-and-convolve networks, batch 32, a moving average of the generator, page translation, one-sided label smoothing
-and a generator learning twice as fast as the discriminator.
+small-data lessons of `rabbit_small` carry over: upsample-and-convolve networks, batch 32, a
+moving average of the generator, page translation, one-sided label smoothing and a generator
+learning twice as fast as the discriminator.
 
 Presets:
 - `doodles35`: the 35 categories of the shared mirror, the first 450 drawings of each (of the 13
