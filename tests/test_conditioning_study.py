@@ -15,14 +15,19 @@ _spec.loader.exec_module(study)
 
 
 def measured_run(folder: Path, cs: dict, images_seen: int = 1000, kid: float = 1.0) -> str:
-    """A run folder whose metrics.json holds what `make evaluate` writes for a conditional run."""
+    """A run folder whose metrics.json holds what `make evaluate` writes for a conditional run:
+    each category's rows (real CS 0.8), their summary and the mean generated row."""
     def row(value):
         return {"cs": value, "kid_mean": kid, "memorisation_distance": 5.0, "gd": 8.0}
 
     per = {name: {"generated": row(value), "real_held_out": row(0.8)} for name, value in cs.items()}
+    ratios = {name: value / 0.8 for name, value in cs.items()}
     folder.mkdir(parents=True)
     (folder / "metrics.json").write_text(json.dumps({
-        "per_category": per, "images_seen": images_seen,
+        "per_category": per, "images_seen": images_seen, "generated": row(sum(cs.values()) / len(cs)),
+        "summary": {"cs_over_real_mean": sum(ratios.values()) / len(ratios),
+                    "cs_over_real_lowest": min(ratios.values()),
+                    "below_half": [name for name, value in ratios.items() if value < 0.5]},
         "sds": {"generated": 1.0, "real_held_out": 1.05, "most": 1.0986}}))
     return str(folder)
 
