@@ -51,17 +51,17 @@ def conditional_generator(classes: int, noise_dim: int = 100, conditioning: str 
         embedded = layers.Embedding(classes, noise_dim, name=EMBEDDING_LAYER,
                                     embeddings_initializer=keras.initializers.RandomNormal(1.0, 0.5))(label)
         x = layers.Multiply(name=JOIN_LAYER)([noise, embedded])
-
-        def normalise(x, filters):
-            # momentum=0.8 as in seed 000's models: the statistics follow the fast-changing generator
-            return layers.BatchNormalization(momentum=0.8)(x)
     else:
         embedded = layers.Embedding(classes, noise_dim, name=EMBEDDING_LAYER,
                                     embeddings_initializer=keras.initializers.RandomNormal(0.0, 1.0))(label)
         x = noise
 
-        def normalise(x, filters):
-            return conditional_batch_norm(x, embedded, filters, shift_by_label=conditioning == "batchnorm")
+    def normalise(x, filters):
+        if conditioning == "input":
+            # momentum=0.8 as in seed 000's models: the statistics follow the fast-changing generator
+            return layers.BatchNormalization(momentum=0.8)(x)
+        return conditional_batch_norm(x, embedded, filters, shift_by_label=conditioning == "batchnorm")
+
     x = layers.Dense(128 * 7 * 7, activation="relu")(x)
     x = layers.Reshape((7, 7, 128))(x)
     x = normalise(x, 128)
