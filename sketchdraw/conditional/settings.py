@@ -46,11 +46,9 @@ class ConditionalConfig(Settings, ScalingSettings):
     augment: str = "page_translation"  # DiffAugment policy before the discriminator; empty: off
     # model
     noise_dim: int = 100  # length of the noise vector
-    # how the generator takes the label: "input" (scales the noise), "batchnorm" (every batch norm's
-    # scale and shift), "batchnorm_scale" (their scale). The presets use batchnorm_scale (measured
-    # best: docs/drawing.md); "input" is the default because a run saved before this setting existed
-    # used it, and a setting missing from a saved config.json counts as its default.
-    conditioning: str = "input"
+    # The presets use batchnorm_scale (measured best: docs/drawing.md); "input" is the default because
+    # a run saved before this setting existed used it, and a missing setting counts as its default.
+    conditioning: str = "input"  # how the generator takes the label: "input" (scales the noise), "batchnorm" (every batch norm's scale and shift), "batchnorm_scale" (their scale)
     truncation: float = 0.0  # > 0: sampled drawings keep each noise value within t std
     # optimisation
     epochs: int = 60  # total epochs; a rerun with more continues the run
