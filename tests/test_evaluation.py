@@ -67,6 +67,7 @@ def test_the_quality_callback_wants_checkpointed_epochs():
         quality.quality_callback(config, every=0)
 
 
+@pytest.mark.slow  # ~75 s: three measured epochs; tests/test_painting_quality.py keeps a painting run's best epoch by the same code
 def test_keep_best_makes_the_lowest_kid_epoch_the_runs_generator(workspace, capfd):
     tiny = dict(limit=160, batch_size=32, runs_dir=str(workspace["runs_dir"]), progress=False,
                 mirror=str(workspace["mirror"]), checkpoint_every=1, quality_every=1, keep_best=True)
@@ -305,6 +306,7 @@ def test_the_cli_hook_parses_and_fails_clearly(workspace, tmp_path):
     assert quality.choose_categories("rabbit", None, mirror=workspace["mirror"])[:3] == ["apple", "bear", "bee"]
 
 
+@pytest.mark.slow  # ~50 s: a kernel evaluating two runs; the comparison itself is tested above without papermill
 def test_the_compare_notebook_evaluates_and_compares_two_runs(workspace):
     import papermill
 

@@ -97,6 +97,7 @@ def test_the_discriminator_gives_one_logit_and_a_reconstruction_error_per_image(
     assert all(gradient is not None for gradient in tape.gradient(error, decoder_weights))
 
 
+@pytest.mark.slow  # ~18 s of optimisation: the step's gradients reach the decoders in the test above
 def test_training_on_the_reconstruction_lowers_it(paintings):
     import keras
 

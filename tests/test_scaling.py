@@ -38,8 +38,9 @@ def _weights(result) -> list[np.ndarray]:
 
 
 # float16 is emulated on a CPU: a whole run takes minutes (make test-slow); the quick test of its
-# loss scaling is test_mixed_float16_scales_the_loss_and_trains_a_step
-OPTIONS = [pytest.param(dict(steps_per_call=4), id="steps_per_call=4"),
+# loss scaling is test_mixed_float16_scales_the_loss_and_trains_a_step. steps_per_call=4 trains,
+# checkpoints and resumes in test_a_resumed_run_trains_exactly_what_an_unbroken_run_trains.
+OPTIONS = [pytest.param(dict(steps_per_call=4), id="steps_per_call=4", marks=pytest.mark.slow),
            pytest.param(dict(jit_compile=True), id="jit_compile"),
            pytest.param(dict(precision="mixed_float16"), id="mixed_float16", marks=pytest.mark.slow),
            pytest.param(dict(precision="mixed_bfloat16"), id="mixed_bfloat16")]
@@ -282,7 +283,7 @@ def test_every_settings_notebook_makes_the_strategy_before_any_model():
         assert not built or made[0] < min(built), f"{name}: a model is built before the strategy"
 
 
-@pytest.mark.parametrize("options", [pytest.param({}, id="one_step_per_call"),
+@pytest.mark.parametrize("options", [pytest.param({}, id="one_step_per_call", marks=pytest.mark.slow),  # the plain loop resumes in test_training.py
                                      pytest.param(dict(steps_per_call=4), id="steps_per_call=4")])
 def test_a_resumed_run_trains_exactly_what_an_unbroken_run_trains(tmp_path, options):
     """Resumed after epoch 1, epoch 2 sees the batches (order, flips) and the noise an unbroken run

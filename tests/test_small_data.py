@@ -166,6 +166,7 @@ def test_the_rabbit_small_preset_runs_and_is_measured_against_unseen_rabbits(tmp
     assert metrics["real_held_out"]["count"] == 300 and metrics["generated"]["count"] == 300
 
 
+@pytest.mark.slow  # ~30 s: a study's end-to-end run, not the package's code paths
 def test_keep_best_study_measures_each_kept_epoch_and_each_tolerances_pick(tmp_path, quickdraw_mirror):
     """studies/keep_best.py on a real 3-epoch keep_best run (every epoch measured and kept)."""
     from sketchdraw import dcgan, quality

@@ -62,6 +62,7 @@ def test_an_unknown_upsampling_is_refused_naming_both():
         cycle_generator(32, upsampling="nearest")
 
 
+@pytest.mark.slow  # ~15 s: the presets' CycleGAN already resizes in tests/test_cyclegan.py
 def test_a_resize_cyclegan_trains_and_an_older_run_without_the_setting_reads_as_transpose(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (2, 4, 32, 32, 3), dtype=np.uint8)
