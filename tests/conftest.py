@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -87,6 +88,23 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("SKETCHDRAW_CACHE", str(cache))
     monkeypatch.delenv("SKETCHDRAW_QUICKDRAW_MIRROR", raising=False)
     return cache
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: the main process prints the tally
+        from tests import robustness
+
+        workeroutput["robustness"] = json.dumps(robustness.state())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    from tests import robustness
+
+    counts = getattr(node, "workeroutput", {}).get("robustness")
+    if counts:
+        robustness.merge(json.loads(counts))
 
 
 def pytest_terminal_summary(terminalreporter):

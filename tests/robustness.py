@@ -5,7 +5,8 @@
 
 An attempt whose block finishes is counted "refused cleanly" (the block's assertions are what
 make that claim); one whose block raises is counted "lost" and the error goes on to fail the test.
-The line is written by `pytest_terminal_summary` in conftest.py, also without `-s`.
+The line is written by `pytest_terminal_summary` in conftest.py, also without `-s`; under
+pytest-xdist each worker hands its counts to the main process when it finishes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ def attempt(kind: str, what: str):
         LOST.append((kind, what))
         raise
     REFUSED[kind] += 1
+
+
+def state() -> dict:
+    """This process's counts, for a test worker to hand to the process that prints the line."""
+    return {"tried": dict(TRIED), "refused": dict(REFUSED), "lost": [list(pair) for pair in LOST]}
+
+
+def merge(other: dict) -> None:
+    """Add a worker's counts (from `state`) to this process's."""
+    TRIED.update(other["tried"])
+    REFUSED.update(other["refused"])
+    LOST.extend(tuple(pair) for pair in other["lost"])
 
 
 def summary() -> str | None:
