@@ -343,3 +343,20 @@ def test_a_real_run_on_a_full_disk_says_so_and_resumes_once_there_is_room(tmp_pa
             assert completed.returncode == 0, completed.stderr[-3000:]
             assert [int(row["epoch"]) for row in run.read_history()] == [1, 2]
             assert run.generator_path.is_file()
+
+
+def test_a_workers_counts_reach_the_summary_line(monkeypatch):
+    """Under pytest-xdist each worker's counts travel as JSON to the main process and add up there."""
+    from collections import Counter
+
+    monkeypatch.setattr(robustness, "TRIED", Counter())
+    monkeypatch.setattr(robustness, "REFUSED", Counter())
+    monkeypatch.setattr(robustness, "LOST", [])
+    with robustness.attempt("run names", "index.html"):
+        pass
+    worker = json.loads(json.dumps(robustness.state()))
+    with contextlib.suppress(ValueError), robustness.attempt("settings", "epochs=-1"):
+        raise ValueError("refused too late")
+    robustness.merge(worker)
+    assert robustness.summary() == ("robustness: 3 tried, 2 refused or survived cleanly, 1 lost "
+                                    "(run names 2/2, settings 0/1); lost: settings: 'epochs=-1'")
