@@ -142,9 +142,8 @@ ablation: $(STAMP)
 		$(call opt,--settings,SETTINGS) $(call opt,--seeds,SEEDS) \
 		$(call opt,--images,IMAGES) $(call opt,--workers,WORKERS)
 
-# Two test processes, a test file each at a time (its module fixtures are built once). Much of a
-# test's time is one Python thread tracing, building and saving models, so two share 2 cores well:
-# 753 s against 1,098 s for one process, on one quiet 2-core machine.
+# Two test processes, a test file each at a time (its module fixtures are built once); why and
+# what it saves: docs/testing.md.
 TEST_WORKERS ?= 2
 
 test: $(STAMP)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -95,7 +94,7 @@ def pytest_sessionfinish(session):
     if workeroutput is not None:  # a pytest-xdist worker: the main process prints the tally
         from tests import robustness
 
-        workeroutput["robustness"] = json.dumps(robustness.state())
+        workeroutput["robustness"] = robustness.state()  # plain dicts and lists: execnet carries them
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -104,7 +103,7 @@ def pytest_testnodedown(node, error):
 
     counts = getattr(node, "workeroutput", {}).get("robustness")
     if counts:
-        robustness.merge(json.loads(counts))
+        robustness.merge(counts)
 
 
 def pytest_terminal_summary(terminalreporter):
